@@ -1,0 +1,220 @@
+"""`riqa`: assess photos, review a folder, or watch a camera folder from a terminal.
+
+Exit codes: 0 every input was read, 2 some inputs were unreadable (each is
+reported and the rest processed), 1 internal error (e.g. a missing model).
+Bad input never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .core import errors
+from .core.assessment import GRADE_WORDS, Assessment
+
+EXIT_OK, EXIT_INTERNAL, EXIT_UNREADABLE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="riqa", description="Fundus photo quality: grade, quality map and advice.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    common.add_argument("--data-dir", default=None, help="results store folder (default: RIQA_DATA_DIR or per-user)")
+    common.add_argument("--models-dir", default=None, help=argparse.SUPPRESS)
+    common.add_argument("--no-store", action="store_true", help="do not record results in the results store")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("assess", parents=[common], help="assess photos (JPEG, PNG, TIFF, BMP, DICOM)")
+    a.add_argument("paths", nargs="+")
+    a.add_argument("--json", action="store_true", help="one JSON object per line")
+    a.add_argument("--maps", metavar="DIR", help="write <stem>_quality.png maps (16-bit, photo size)")
+
+    b = sub.add_parser("batch", parents=[common], help="assess every photo below a folder; write CSV and HTML")
+    b.add_argument("folder")
+    b.add_argument("--out", required=True, help="output folder for results.csv and report.html")
+
+    w = sub.add_parser("watch", parents=[common], help="assess each new photo as it arrives in a folder")
+    w.add_argument("folder")
+    w.add_argument("--json", action="store_true")
+    w.add_argument("--polling", action="store_true", help="poll the folder (network shares)")
+    w.add_argument("--limit", type=int, default=0, help="stop after this many photos (for scripts)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        from .core.analyzer import Analyzer
+
+        analyzer = Analyzer(models_dir=args.models_dir, device=args.device)
+        store = None
+        if not args.no_store:
+            from .core.store import ResultsStore
+
+            store = ResultsStore(args.data_dir)
+        return {"assess": _assess, "batch": _batch, "watch": _watch}[args.command](args, analyzer, store)
+    except errors.RiqaError as exc:
+        print(f"riqa: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as exc:  # an internal error: say so in one line; details at -v are not needed by users
+        print(f"riqa: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def describe(a: Assessment) -> str:
+    """One human-readable line (plus advice lines) for a terminal."""
+    name = Path(a.path).name + (f" [frame {a.metadata.frame_index + 1}]" if a.metadata.n_frames > 1 else "")
+    if not a.ok:
+        return f"{name}: UNREADABLE - {a.error}"
+    word = GRADE_WORDS.get(a.grade or "", str(a.grade)).upper()
+    bits = [f"{name}: {word}" + (f" ({a.confidence:.0%})" if a.confidence is not None else "")]
+    bits += [f"{k} {'ok' if v.ok else 'POOR'}" for k, v in a.attributes.items()]
+    if a.quality_score is not None:
+        bits.append(f"quality {a.quality_score:.2f}")
+    if a.metadata.laterality:
+        bits.append("right eye" if a.metadata.laterality == "R" else "left eye")
+    line = " | ".join(bits)
+    if "gate" in a.measurements:
+        line += f" - {a.measurements['gate']}"
+    for item in a.advice:
+        line += f"\n    -> {item.title}: {item.action}" if item.action else f"\n    -> {item.title}"
+    if a.comparison:
+        line += f"\n    => {a.comparison}"
+    return line
+
+
+def _emit(a: Assessment, as_json: bool) -> None:
+    print(json.dumps(a.to_json()) if as_json else describe(a), flush=True)
+
+
+def write_map(a: Assessment, folder: Path) -> Path | None:
+    """16-bit grayscale PNG of the original photo's size: 0 fine, 65535 surely degraded."""
+    import cv2
+    import numpy as np
+
+    if a.quality_map is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = Path(a.path).stem + (f"_f{a.metadata.frame_index + 1}" if a.metadata.n_frames > 1 else "")
+    out = folder / f"{stem}_quality.png"
+    full = a.quality_map.full_size()
+    cv2.imwrite(str(out), np.round(full * 65535).astype(np.uint16))
+    return out
+
+
+def _assess(args, analyzer, store) -> int:
+    from .core.batch import list_photos
+
+    unreadable = False
+    paths = []
+    for raw in args.paths:
+        p = Path(raw)
+        paths += list_photos(p) if p.is_dir() else [p]
+    for p in paths:
+        for a in analyzer.assess_path(p):
+            unreadable |= not a.ok
+            if store:
+                store.add(a)
+            if args.maps and a.ok:
+                write_map(a, Path(args.maps))
+            _emit(a, args.json)
+    return EXIT_UNREADABLE if unreadable else EXIT_OK
+
+
+def _batch(args, analyzer, store) -> int:
+    from .core.batch import list_photos, run_batch
+    from .core.overlay import blend
+    from .core.report import jpeg_data_uri, write_csv, write_html
+
+    folder, out = Path(args.folder), Path(args.out)
+    if not folder.is_dir():
+        print(f"riqa: {folder} is not a folder", file=sys.stderr)
+        return EXIT_INTERNAL
+    out.mkdir(parents=True, exist_ok=True)
+    paths = list_photos(folder)
+    results, images = [], {}
+    t0 = time.perf_counter()
+
+    def progress(i: int, n: int, a: Assessment) -> None:
+        rate = i / max(time.perf_counter() - t0, 1e-6)
+        bar = "#" * int(30 * i / max(n, 1))
+        sys.stderr.write(f"\r[{bar:<30}] {i}/{n}  {rate:.1f} photos/s  ")
+        sys.stderr.flush()
+
+    for a in run_batch(analyzer, paths, store, on_result=progress):
+        results.append(a)
+        if a.thumbnail is not None:
+            over = blend(a.thumbnail, a.quality_map.full_size((a.thumbnail.shape[1], a.thumbnail.shape[0]))) \
+                if a.quality_map is not None else None
+            images[(a.path, a.metadata.frame_index)] = (jpeg_data_uri(a.thumbnail),
+                                                        jpeg_data_uri(over) if over is not None else "")
+    sys.stderr.write("\n")
+    write_csv(results, out / "results.csv")
+    write_html(results, out / "report.html", images, title=f"Fundus photo quality: {folder.name}")
+    bad = [a for a in results if not a.ok]
+    for a in bad:
+        print(f"{Path(a.path).name}: UNREADABLE - {a.error}", file=sys.stderr)
+    print(f"{len(results)} results ({len(bad)} unreadable) -> {out / 'results.csv'}, {out / 'report.html'}")
+    return EXIT_UNREADABLE if bad else EXIT_OK
+
+
+def _watch(args, analyzer, store) -> int:
+    from .core.watcher import FolderWatcher
+
+    ready: queue.Queue = queue.Queue()
+    watcher = FolderWatcher(
+        args.folder, on_ready=lambda p: ready.put((p, None)), on_problem=lambda p, why: ready.put((p, why)),
+        on_status=lambda s: print(f"[{s}]", file=sys.stderr, flush=True), polling=args.polling or None,
+    )
+    previous: dict = {}
+    handled = 0
+    watcher.start()
+    try:
+        while not args.limit or handled < args.limit:
+            try:
+                path, problem = ready.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            handled += 1
+            if problem:
+                _emit(Assessment.failed(str(path), problem), args.json)
+                continue
+            for a in analyzer.assess_path(path):
+                if a.ok and store and store.seen(a.file_sha256):
+                    continue  # the same photo again (copied twice, or before a restart)
+                _compare(a, previous)
+                if store:
+                    store.add(a)
+                _emit(a, args.json)
+    finally:
+        watcher.stop()
+    return EXIT_OK
+
+
+def _compare(a: Assessment, previous: dict) -> None:
+    """Re-shot comparison with the previous photo of the same eye, when the engine exists."""
+    try:
+        from .core.advice import compare_reshoot
+    except ModuleNotFoundError:
+        return
+    key = (a.metadata.patient_id, a.metadata.laterality)
+    before = previous.get(key) or previous.get("last")
+    if before is not None and a.ok:
+        a.comparison = compare_reshoot(before, a)
+    if a.ok:
+        previous[key] = a
+        previous["last"] = a
+
+
+if __name__ == "__main__":
+    sys.exit(main())

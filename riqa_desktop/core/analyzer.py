@@ -1,0 +1,214 @@
+"""The analysis pipeline: file -> Assessment, shared by the CLI, the GUI and benchmarks.
+
+Models are loaded once (hash-verified) and run under `torch.inference_mode`.
+One FOV detection and one crop feed both models. Bad input never raises out
+of `assess_path`: it becomes an Assessment with `ok=False` and a one-line reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import errors
+from .assessment import ATTRIBUTES, GRADES, Assessment, AttributeResult, QualityMap
+from .gate import fundus_gate
+from .loading import LoadedImage, read_file
+from .measure import measure_regions
+from .preprocess import Prepared, prepare, to_tensor_batch
+
+log = logging.getLogger(__name__)
+
+QUALITY_MODEL = "quality_multitask"
+MAP_MODEL = "efiqa_adapter"
+MEASURE_SIZE = 256
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise errors.RiqaError("CUDA was requested but no CUDA device is available")
+    if device not in ("cpu", "cuda"):
+        raise errors.RiqaError(f"unknown device '{device}' (auto, cpu or cuda)")
+    return device
+
+
+def file_digest(path: str | Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def thumbnail(rgb: np.ndarray, side: int) -> np.ndarray:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    f = side / max(h, w)
+    if f >= 1:
+        return rgb.copy()
+    return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
+class Analyzer:
+    """Loads the quality model and the EFIQA adapter once; assesses photos.
+
+    `models` maps the role ("quality", "map") to (module, card); by default
+    both are loaded from the shipped `resources/models` (or `models_dir`).
+    A missing model is a `ModelMissingError` naming it.
+    """
+
+    def __init__(self, models_dir: str | Path | None = None, device: str = "auto",
+                 models: dict | None = None, advise: bool = True, thumbnail_side: int = 256):
+        import torch
+
+        self.device = pick_device(device)
+        self.models_dir = models_dir
+        if models is None:
+            from ..models import load_model
+
+            models = {"quality": load_model(QUALITY_MODEL, models_dir), "map": load_model(MAP_MODEL, models_dir)}
+        self.quality, self.quality_card = models["quality"]
+        self.qmap, self.map_card = models["map"]
+        for m in (self.quality, self.qmap):
+            m.eval().to(self.device)
+            if self.device == "cpu":
+                m.to(memory_format=torch.channels_last)
+        self.q_size = int(self.quality_card["input_size"])
+        self.m_size = int(self.map_card["input_size"])
+        self.min_side = max(int(self.quality_card.get("min_side", 0) or 0),
+                            int(self.map_card.get("min_side", 0) or 0), self.q_size, self.m_size, MEASURE_SIZE)
+        self.advise = advise
+        self.thumbnail_side = thumbnail_side
+
+    @property
+    def model_versions(self) -> dict[str, str]:
+        return {
+            QUALITY_MODEL: str(self.quality_card.get("version", "?")),
+            MAP_MODEL: str(self.map_card.get("version", "?")),
+        }
+
+    # -- public API -------------------------------------------------------------
+    def assess_path(self, path: str | Path) -> list[Assessment]:
+        """One Assessment per frame; a failed read is one Assessment with `ok=False`."""
+        t0 = time.perf_counter()
+        path = str(path)
+        try:
+            frames = read_file(path, min_side=self.min_side)
+            digest, size = file_digest(path)
+        except errors.InputError as exc:
+            return [Assessment.failed(path, str(exc))]
+        except MemoryError:
+            return [Assessment.failed(path, "image is too large to open safely")]
+        decode_ms = (time.perf_counter() - t0) * 1000
+        out = self.assess_images(frames)
+        for a in out:
+            a.timings_ms = {"decode": decode_ms, **a.timings_ms}
+            a.timings_ms["total"] = sum(v for k, v in a.timings_ms.items() if k != "total")
+            a.file_sha256, a.file_size = digest, size
+        return out
+
+    def assess_images(self, images: list[LoadedImage]) -> list[Assessment]:
+        """Assess decoded photos together (one batched pass per model)."""
+        if not images:
+            return []
+        preps, results, keep = [], [], []
+        for img in images:
+            t = time.perf_counter()
+            prep = prepare(img.rgb, (self.q_size, self.m_size, MEASURE_SIZE), scale=img.scale,
+                           orig_size=img.original_size)
+            a = Assessment(path=img.path, metadata=img.metadata, models=self.model_versions)
+            if self.thumbnail_side:
+                a.thumbnail = thumbnail(img.rgb, self.thumbnail_side)
+            a.fov = {**prep.fov.scaled(img.scale, *img.original_size).as_dict(),
+                     "visible_fraction": round(prep.fov.visible_fraction, 3)}
+            a.timings_ms["fov"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            a.measurements = measure_regions(prep.squares[MEASURE_SIZE])
+            looks_fundus, reason = fundus_gate(img.rgb, prep.fov)
+            a.timings_ms["measure"] = (time.perf_counter() - t) * 1000
+            if not looks_fundus:
+                a.grade, a.confidence = "not_fundus", 1.0
+                a.grade_probs = {"good": 0.0, "usable": 0.0, "reject": 0.0, "not_fundus": 1.0}
+                a.measurements["gate"] = reason
+            else:
+                keep.append(len(results))
+                preps.append(prep)
+            results.append(a)
+        if preps:
+            self._run_models(preps, [results[i] for i in keep])
+        if self.advise:
+            self._advise(results)
+        return results
+
+    # -- internals --------------------------------------------------------------
+    def _run_models(self, preps: list[Prepared], targets: list[Assessment]) -> None:
+        try:
+            self._forward(preps, targets)
+        except RuntimeError as exc:
+            if self.device != "cuda" or "out of memory" not in str(exc).lower():
+                raise
+            log.warning("CUDA out of memory: falling back to the CPU")
+            import torch
+
+            torch.cuda.empty_cache()
+            self.device = "cpu"
+            self.quality.to("cpu")
+            self.qmap.to("cpu")
+            self._forward(preps, targets)
+
+    def _forward(self, preps: list[Prepared], targets: list[Assessment]) -> None:
+        import torch
+
+        cl = torch.channels_last if self.device == "cpu" else torch.contiguous_format
+        with torch.inference_mode():
+            t = time.perf_counter()
+            xq = to_tensor_batch([p.squares[self.q_size] for p in preps]).to(self.device, memory_format=cl)
+            q_out = {k: v.float().cpu() for k, v in self.quality(xq).items()}
+            q_ms = (time.perf_counter() - t) * 1000 / len(preps)
+            t = time.perf_counter()
+            xm = xq if self.m_size == self.q_size else to_tensor_batch(
+                [p.squares[self.m_size] for p in preps]).to(self.device, memory_format=cl)
+            grids = torch.sigmoid(self.qmap(xm).float()).cpu().numpy()
+            m_ms = (time.perf_counter() - t) * 1000 / len(preps)
+        cal = self.quality_card.get("calibration", {})
+        thr = self.quality_card.get("thresholds", {})
+        for i, (prep, a) in enumerate(zip(preps, targets)):
+            g = torch.softmax(q_out["grade"][i] / float(cal.get("grade", 1.0)), dim=0).numpy()
+            p_nf = float(torch.sigmoid(q_out["not_fundus"][i] / float(cal.get("not_fundus", 1.0))))
+            probs = {k: float(g[j]) * (1.0 - p_nf) for j, k in enumerate(GRADES)}
+            probs["not_fundus"] = p_nf
+            a.grade_probs = probs
+            if p_nf >= float(thr.get("not_fundus", 0.5)):
+                a.grade = "not_fundus"
+            else:
+                a.grade = GRADES[int(np.argmax(g))]
+            a.confidence = probs[a.grade] if a.grade == "not_fundus" else float(g.max())
+            for name in ATTRIBUTES:
+                p = float(torch.sigmoid(q_out[name][i] / float(cal.get(name, 1.0))))
+                a.attributes[name] = AttributeResult(ok=p < float(thr.get(name, 0.5)), p_bad=p)
+            grid = grids[i].astype(np.float32)
+            a.quality_map = QualityMap(grid=grid, geometry=prep.geometry)
+            a.quality_score = 1.0 - float(grid.mean())
+            a.timings_ms["quality_model"] = q_ms
+            a.timings_ms["quality_map"] = m_ms
+
+    def _advise(self, results: list[Assessment]) -> None:
+        try:
+            from .advice import advise
+        except ModuleNotFoundError:
+            return
+        for a in results:
+            t = time.perf_counter()
+            a.advice = advise(a)
+            a.timings_ms["advice"] = (time.perf_counter() - t) * 1000

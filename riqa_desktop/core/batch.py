@@ -1,0 +1,50 @@
+"""Walk a folder for photos and assess them one after another, resumably.
+
+Shared by `riqa batch` and the GUI's batch review. Symbolic links to folders
+are not followed (no loops); files are opened read-only by the loaders.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .analyzer import Analyzer
+from .assessment import Assessment
+from .store import ResultsStore
+
+SKIP_NAMES = {"DICOMDIR", "Thumbs.db", ".DS_Store", "desktop.ini", "results.sqlite"}
+
+
+def list_photos(root: str | Path) -> list[Path]:
+    """Every candidate file below `root` (content decides later), sorted; hidden files skipped."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=lambda e: None):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or name in SKIP_NAMES or name.endswith((".tmp", ".part", ".crdownload")):
+                continue
+            found.append(Path(dirpath) / name)
+    return found
+
+
+def run_batch(analyzer: Analyzer, paths: list[Path], store: ResultsStore | None = None,
+              batch_id: str | None = None, cancel: threading.Event | None = None,
+              on_result: Callable[[int, int, Assessment], None] | None = None) -> Iterator[Assessment]:
+    """Assess `paths` in order, recording each; with `batch_id`, skip paths already recorded."""
+    done = store.done_paths(batch_id) if (store and batch_id) else set()
+    todo = [p for p in paths if str(p) not in done]
+    for i, p in enumerate(todo):
+        if cancel is not None and cancel.is_set():
+            return
+        for a in analyzer.assess_path(p):
+            if store is not None:
+                store.add(a, batch=batch_id)
+            if on_result:
+                on_result(i + 1, len(todo), a)
+            yield a

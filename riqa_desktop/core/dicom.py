@@ -1,0 +1,151 @@
+"""DICOM photos: Ophthalmic Photography 8/16 bit, VL Photographic, Secondary Capture.
+
+Decoders are pydicom's own (uncompressed, RLE) and Pillow (JPEG Baseline,
+JPEG 2000); no GPL plug-ins. Anything else is reported by name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import errors
+from .loading import MAX_PIXELS, LoadedImage, PhotoMetadata
+
+_SUPPORTED_TS = {
+    "1.2.840.10008.1.2": "Implicit VR Little Endian",
+    "1.2.840.10008.1.2.1": "Explicit VR Little Endian",
+    "1.2.840.10008.1.2.2": "Explicit VR Big Endian",
+    "1.2.840.10008.1.2.1.99": "Deflated Explicit VR Little Endian",
+    "1.2.840.10008.1.2.5": "RLE Lossless",
+    "1.2.840.10008.1.2.4.50": "JPEG Baseline",
+    "1.2.840.10008.1.2.4.90": "JPEG 2000 Lossless",
+    "1.2.840.10008.1.2.4.91": "JPEG 2000",
+}
+_SHORT_NAMES = {
+    "1.2.840.10008.1.2.4.80": "JPEG-LS",
+    "1.2.840.10008.1.2.4.81": "JPEG-LS (near-lossless)",
+    "1.2.840.10008.1.2.4.51": "JPEG Extended 12-bit",
+    "1.2.840.10008.1.2.4.57": "JPEG Lossless",
+    "1.2.840.10008.1.2.4.70": "JPEG Lossless",
+    "1.2.840.10008.1.2.4.201": "HTJ2K",
+    "1.2.840.10008.1.2.4.202": "HTJ2K",
+    "1.2.840.10008.1.2.4.203": "HTJ2K",
+}
+
+
+def read_dicom(path: Path, min_side: int | None = None) -> list[LoadedImage]:
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(str(path), force=True)
+    except (InvalidDicomError, EOFError):
+        raise errors.FileIncompleteError("DICOM file is cut short (still being written?)") from None
+    except Exception:  # pydicom raises many types on garbage input
+        raise errors.NotAnImageError("DICOM file is corrupt") from None
+    if "PixelData" not in ds:
+        if "DirectoryRecordSequence" in ds:
+            raise errors.UnsupportedFormatError("a DICOMDIR index: open the folder instead")
+        raise errors.DicomNoPixelsError()
+    ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "1.2.840.10008.1.2")
+    if ts not in _SUPPORTED_TS:
+        name = _SHORT_NAMES.get(ts) or _uid_name(ts)
+        raise errors.UnsupportedCompressionError(f"unsupported compression: {name}")
+    meta = _metadata(ds)
+    try:
+        rows, cols = int(ds.Rows), int(ds.Columns)
+        n_frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    except (AttributeError, TypeError, ValueError):
+        raise errors.NotAnImageError("DICOM header lacks the image size") from None
+    if rows < 32 or cols < 32 or n_frames < 1:
+        raise errors.NotAnImageError(f"DICOM image is too small ({cols}x{rows})")
+    if rows * cols * n_frames > MAX_PIXELS:
+        raise errors.ImageTooLargeError(f"DICOM image is too large to open safely ({cols}x{rows}x{n_frames})")
+    try:
+        arr = ds.pixel_array
+    except (ValueError, AttributeError, KeyError, IndexError, TypeError, EOFError, OSError) as exc:
+        text = str(exc)
+        if "plugin" in text.lower() or "decoder" in text.lower() or "missing required" in text.lower():
+            raise errors.UnsupportedCompressionError(
+                f"unsupported compression: {_SUPPORTED_TS.get(ts, ts)} could not be decoded here"
+            ) from None
+        raise errors.NotAnImageError("DICOM pixel data does not match its header") from None
+    except Exception:
+        raise errors.NotAnImageError("DICOM pixel data is corrupt") from None
+    frames = arr if n_frames > 1 else arr[None]
+    photometric = str(getattr(ds, "PhotometricInterpretation", "RGB"))
+    bits = int(getattr(ds, "BitsStored", 8) or 8)
+    out = []
+    for i, frame in enumerate(frames):
+        rgb = _to_rgb8(np.asarray(frame), photometric, bits)
+        h, w = rgb.shape[:2]
+        if min_side and min(h, w) > min_side:
+            import cv2
+
+            f = min_side / min(h, w)
+            rgb = cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+        m = PhotoMetadata(**{**meta.as_dict(), "frame_index": i, "n_frames": len(frames)})
+        out.append(LoadedImage(rgb=rgb, original_size=(w, h), metadata=m))
+    return out
+
+
+def _to_rgb8(a: np.ndarray, photometric: str, bits: int) -> np.ndarray:
+    if a.dtype != np.uint8:
+        top = float((1 << min(max(bits, 1), 16)) - 1)
+        a = np.clip(a.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
+    if a.ndim == 2:
+        if photometric == "MONOCHROME1":
+            a = 255 - a
+        a = np.repeat(a[..., None], 3, axis=2)
+    elif a.ndim == 3 and a.shape[2] == 4:
+        a = a[..., :3]
+    if a.ndim != 3 or a.shape[2] != 3:
+        raise errors.NotAnImageError("DICOM pixel layout is not a photo")
+    return np.ascontiguousarray(a)
+
+
+def _metadata(ds) -> PhotoMetadata:
+    def text(tag: str) -> str:
+        v = ds.get(tag, "")
+        return str(v).strip() if v is not None else ""
+
+    lat = (text("ImageLaterality") or text("Laterality")).upper()[:1]
+    acquired = text("AcquisitionDateTime")
+    if not acquired:
+        date, time = text("ContentDate") or text("StudyDate"), text("ContentTime") or text("StudyTime")
+        acquired = date + time
+    device = " ".join(x for x in (text("Manufacturer"), text("ManufacturerModelName")) if x)
+    sop = text("SOPClassUID")
+    return PhotoMetadata(
+        source_format="dicom",
+        patient_id=text("PatientID"),
+        patient_name=text("PatientName").replace("^", " ").strip(),
+        laterality=lat if lat in ("R", "L") else None,
+        laterality_source="dicom" if lat in ("R", "L") else "",
+        acquired=_iso(acquired),
+        device=device,
+        sop_class=_uid_name(sop) if sop else "",
+    )
+
+
+def _iso(dicom_dt: str) -> str:
+    """'20261122153012.5' -> '2026-11-22T15:30:12' (best effort; '' when absent)."""
+    d = "".join(ch for ch in dicom_dt.split(".")[0].split("+")[0] if ch.isdigit())
+    if len(d) < 8:
+        return ""
+    iso = f"{d[0:4]}-{d[4:6]}-{d[6:8]}"
+    if len(d) >= 12:
+        iso += f"T{d[8:10]}:{d[10:12]}:{d[12:14] or '00'}"
+    return iso
+
+
+def _uid_name(uid: str) -> str:
+    from pydicom.uid import UID
+
+    try:
+        name = UID(uid).name
+    except Exception:
+        name = uid
+    return name or uid

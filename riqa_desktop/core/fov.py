@@ -1,0 +1,159 @@
+"""Find the circular (or cut-circle) field of view of a fundus photo.
+
+Method (measured on every shared photo by tests/test_fov.py):
+1. Work on a copy whose longer side is 512 px, on the brightest channel.
+2. Background level = median of the four corner patches; the FOV is what is
+   clearly brighter than it (an adaptive threshold, so grey borders and very dark
+   photos work).
+3. Keep the largest connected component (drops burned-in text such as
+   DRIMDB's green timestamp, and specks), fill its holes.
+4. Fit a circle (least squares, with outlier rejection) to the component's
+   boundary points that are not on the image border (cut circles: the flat top
+   and bottom are skipped) and not on a straight horizontal cut.
+If no plausible circle is found the whole frame is used and `found` is False.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+WORK_SIDE = 512
+
+
+@dataclass(frozen=True)
+class FieldOfView:
+    """A circle in the coordinates of the array it was found on."""
+
+    cx: float
+    cy: float
+    r: float
+    width: int
+    height: int
+    found: bool = True
+
+    def scaled(self, f: float, width: int, height: int) -> "FieldOfView":
+        return FieldOfView(self.cx * f, self.cy * f, self.r * f, width, height, self.found)
+
+    def mask(self, shape: tuple[int, int] | None = None) -> np.ndarray:
+        """Boolean mask of the FOV, cut to the frame (shape defaults to the photo's)."""
+        h, w = shape if shape else (self.height, self.width)
+        yy, xx = np.ogrid[:h, :w]
+        return (xx - self.cx) ** 2 + (yy - self.cy) ** 2 <= self.r**2
+
+    @property
+    def visible_fraction(self) -> float:
+        """Share of the full circle that lies inside the frame (cut circles < 1)."""
+        m = self.mask()
+        return float(m.sum()) / max(np.pi * self.r**2, 1.0)
+
+    def as_dict(self) -> dict:
+        return {"cx": round(self.cx, 2), "cy": round(self.cy, 2), "r": round(self.r, 2), "found": self.found}
+
+
+def detect_fov(rgb: np.ndarray) -> FieldOfView:
+    """The field of view of an (H, W, 3) uint8 photo, in its own pixel coordinates."""
+    h, w = rgb.shape[:2]
+    f = WORK_SIDE / max(h, w)
+    small = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else rgb
+    f = small.shape[1] / w
+    fov = _detect_small(small)
+    return fov.scaled(1.0 / f, w, h)
+
+
+def _threshold(v: np.ndarray) -> float:
+    sh, sw = v.shape
+    c = max(4, min(sh, sw) // 20)
+    corners = np.concatenate([v[:c, :c].ravel(), v[:c, -c:].ravel(), v[-c:, :c].ravel(), v[-c:, -c:].ravel()])
+    bg = float(np.median(corners))
+    hi = float(np.percentile(v, 90))
+    # Between background and the bright part; at least a few grey levels above the background.
+    return bg + max(4.0, 0.1 * (hi - bg))
+
+
+def _detect_small(small: np.ndarray) -> FieldOfView:
+    sh, sw = small.shape[:2]
+    v = cv2.GaussianBlur(small.max(axis=2), (5, 5), 0).astype(np.float32)
+    whole = FieldOfView(sw / 2, sh / 2, float(np.hypot(sw, sh) / 2), sw, sh, found=False)
+    mask = (v > _threshold(v)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return whole
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if stats[best, cv2.CC_STAT_AREA] < 0.05 * sh * sw:
+        return whole
+    comp = (labels == best).astype(np.uint8)
+    contours, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
+    filled = np.zeros_like(comp)
+    cv2.drawContours(filled, [hull], -1, 1, thickness=cv2.FILLED)
+    cnts, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    pts = cnts[0][:, 0, :].astype(np.float64)
+    x, y = pts[:, 0], pts[:, 1]
+    on_border = (x <= 1) | (y <= 1) | (x >= sw - 2) | (y >= sh - 2)
+    pts = pts[~on_border]
+    pts = _drop_straight_cuts(pts)
+    if len(pts) < 20:
+        return whole
+    circle = _robust_circle(pts)
+    if circle is None:
+        return whole
+    cx, cy, r = circle
+    area = float(filled.sum())
+    inside = FieldOfView(cx, cy, r, sw, sh).mask()
+    overlap = float((inside & filled.astype(bool)).sum())
+    plausible = (
+        0.15 * min(sh, sw) < r < 0.75 * max(sh, sw)
+        and -0.25 * sw < cx < 1.25 * sw
+        and -0.25 * sh < cy < 1.25 * sh
+        and overlap > 0.85 * area
+        and overlap > 0.8 * float(inside.sum())
+    )
+    if not plausible:
+        return whole
+    return FieldOfView(float(cx), float(cy), float(r), sw, sh)
+
+
+def _drop_straight_cuts(pts: np.ndarray) -> np.ndarray:
+    """Remove long horizontal or vertical straight runs (cut circles, notches)."""
+    keep = np.ones(len(pts), bool)
+    for axis in (0, 1):
+        vals, counts = np.unique(np.round(pts[:, 1 - axis]), return_counts=True)
+        for v, c in zip(vals, counts):
+            if c > 15:
+                keep &= np.abs(pts[:, 1 - axis] - v) > 1.5
+    return pts[keep]
+
+
+def _fit(pts: np.ndarray) -> tuple[float, float, float] | None:
+    x, y = pts[:, 0], pts[:, 1]
+    a = np.column_stack([x, y, np.ones_like(x)])
+    b = x**2 + y**2
+    try:
+        sol, *_ = np.linalg.lstsq(a, b, rcond=None)
+    except np.linalg.LinAlgError:
+        return None
+    cx, cy = sol[0] / 2, sol[1] / 2
+    r2 = sol[2] + cx**2 + cy**2
+    if r2 <= 0:
+        return None
+    return float(cx), float(cy), float(np.sqrt(r2))
+
+
+def _robust_circle(pts: np.ndarray) -> tuple[float, float, float] | None:
+    circle = _fit(pts)
+    for _ in range(4):
+        if circle is None:
+            return None
+        cx, cy, r = circle
+        d = np.abs(np.hypot(pts[:, 0] - cx, pts[:, 1] - cy) - r)
+        tol = max(2.0, 2.5 * float(np.median(d)))
+        inl = pts[d < tol]
+        if len(inl) < 20 or len(inl) == len(pts):
+            break
+        pts = inl
+        circle = _fit(pts)
+    return circle

@@ -1,0 +1,259 @@
+"""Open photos by content (JPEG, PNG, TIFF, BMP, JPEG 2000, DICOM) as 8-bit RGB.
+
+Cameras name files oddly (DICOMDIR members have no extension), so the format
+is sniffed from the first bytes. Every failure is an `InputError` subclass with
+a one-line reason. Camera files are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from . import errors
+
+# We do our own, clearer size check; Pillow's bomb warning would only be a warning.
+Image.MAX_IMAGE_PIXELS = None
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+MAX_PIXELS = 150_000_000  # about 15000 x 10000: far above any fundus camera
+MAX_FILE_BYTES = 1 << 30
+
+_RASTER_KINDS = {"jpeg", "png", "tiff", "bmp", "jpeg2000"}
+
+
+@dataclass
+class PhotoMetadata:
+    """What a photographer needs to know about where a photo came from."""
+
+    source_format: str = ""
+    patient_id: str = ""
+    patient_name: str = ""
+    laterality: str | None = None  # "R", "L" or None when unknown
+    laterality_source: str = ""  # "dicom", "filename" or ""
+    acquired: str = ""  # ISO 8601 when known
+    device: str = ""
+    sop_class: str = ""
+    frame_index: int = 0
+    n_frames: int = 1
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class LoadedImage:
+    """A decoded photo. `scale` maps decoded pixels to original pixels."""
+
+    rgb: np.ndarray  # (H, W, 3) uint8
+    original_size: tuple[int, int]  # (width, height) of the photo as stored
+    path: str = ""
+    metadata: PhotoMetadata = field(default_factory=PhotoMetadata)
+
+    @property
+    def scale(self) -> float:
+        return self.original_size[0] / self.rgb.shape[1]
+
+
+def sniff(head: bytes) -> str:
+    """Name the file kind from its first bytes ('' when unknown)."""
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return "dicom"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head.startswith(b"BM"):
+        return "bmp"
+    if head.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n") or head.startswith(b"\xff\x4f\xff\x51"):
+        return "jpeg2000"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    text = head[:256].lstrip().lower()
+    if text.startswith(b"<?xml") or text.startswith(b"<svg"):
+        return "svg" if b"<svg" in head.lower() else "xml"
+    # DICOM written without the 128-byte preamble starts with a group 0x0002/0x0008 tag.
+    if head[:2] in (b"\x02\x00", b"\x08\x00") and head[3:4] == b"\x00":
+        return "dicom"
+    return ""
+
+
+_UNSUPPORTED = {
+    "gif": "GIF is not a photo format we read: export the photo as JPEG, PNG, TIFF or DICOM",
+    "pdf": "a PDF document, not a photo",
+    "webp": "WebP is not supported: export the photo as JPEG, PNG, TIFF or DICOM",
+    "svg": "an SVG drawing, not a photo",
+    "xml": "an XML file, not a photo",
+}
+
+
+def _read_head(path: Path) -> tuple[bytes, int]:
+    try:
+        st = path.stat()
+        if not path.is_file():
+            raise errors.NotAnImageError("not a file")
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    except errors.InputError:
+        raise
+    except PermissionError:
+        raise errors.FileAccessError("permission denied: cannot open the file") from None
+    except FileNotFoundError:
+        raise errors.FileAccessError("file not found (moved or deleted)") from None
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP
+            raise errors.FileAccessError("symbolic link loop") from None
+        raise errors.FileAccessError(f"file cannot be opened ({exc.strerror or exc})") from None
+    return head, st.st_size
+
+
+def _check_complete(path: Path, kind: str, size: int) -> None:
+    """JPEG must end with EOI and PNG with IEND; otherwise the copy is unfinished."""
+    if kind not in ("jpeg", "png"):
+        return
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 4096))
+        tail = fh.read()
+    stripped = tail.rstrip(b"\x00")
+    ok = b"\xff\xd9" in stripped[-64:] if kind == "jpeg" else b"IEND" in tail[-64:]
+    if not ok:
+        raise errors.FileIncompleteError()
+
+
+def read_file(path: str | os.PathLike, min_side: int | None = None) -> list[LoadedImage]:
+    """Decode every frame of a photo file.
+
+    `min_side`: the decoder may shrink the photo (JPEG DCT scaling, area
+    resampling otherwise) as long as its shorter side stays at least this long.
+    """
+    p = Path(path)
+    head, size = _read_head(p)
+    if size == 0:
+        raise errors.FileIncompleteError("empty file (0 bytes): still being written?")
+    if size > MAX_FILE_BYTES:
+        raise errors.ImageTooLargeError(f"file is too large ({size >> 20} MB)")
+    kind = sniff(head)
+    if kind in _UNSUPPORTED:
+        raise errors.UnsupportedFormatError(_UNSUPPORTED[kind])
+    if kind == "dicom":
+        from .dicom import read_dicom
+
+        frames = read_dicom(p, min_side=min_side)
+    elif kind in _RASTER_KINDS:
+        _check_complete(p, kind, size)
+        frames = [_read_raster(p, kind, min_side)]
+    else:
+        raise errors.NotAnImageError()
+    for f in frames:
+        f.path = str(p)
+        if f.metadata.laterality is None:
+            lat = laterality_from_name(p.name)
+            if lat:
+                f.metadata.laterality, f.metadata.laterality_source = lat, "filename"
+    return frames
+
+
+def read_image(path: str | os.PathLike, min_side: int | None = None) -> LoadedImage:
+    """The first frame of a photo file (see `read_file`)."""
+    return read_file(path, min_side)[0]
+
+
+def _read_raster(path: Path, kind: str, min_side: int | None) -> LoadedImage:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        img = Image.open(io.BytesIO(data))
+        w, h = img.size
+        if w * h > MAX_PIXELS:
+            raise errors.ImageTooLargeError(f"image is too large to open safely ({w}x{h} pixels)")
+        if w < 32 or h < 32:
+            raise errors.NotAnImageError(f"image is too small to be a fundus photo ({w}x{h} pixels)")
+        orientation = img.getexif().get(0x0112, 1)
+        if kind == "jpeg" and min_side and img.mode in ("RGB", "L", "CMYK", "YCbCr"):
+            img.draft(img.mode if img.mode != "CMYK" else "RGB", (min_side, min_side))
+        img = ImageOps.exif_transpose(img)
+        if orientation in (5, 6, 7, 8):
+            w, h = h, w
+        rgb = to_rgb8(img)
+    except errors.InputError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise errors.NotAnImageError("not a readable image (corrupt or unknown content)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error) as exc:
+        msg = str(exc).lower()
+        if "truncated" in msg or "end of file" in msg or "premature" in msg:
+            raise errors.FileIncompleteError() from None
+        raise errors.NotAnImageError("image data is corrupt") from None
+    if min_side and kind != "jpeg":
+        rgb = _shrink(rgb, min_side)
+    return LoadedImage(rgb=rgb, original_size=(w, h), metadata=PhotoMetadata(source_format=kind))
+
+
+def _shrink(rgb: np.ndarray, min_side: int) -> np.ndarray:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    f = min_side / min(h, w)
+    if f >= 0.999:
+        return rgb
+    return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
+def to_rgb8(img: Image.Image) -> np.ndarray:
+    """Any Pillow mode to (H, W, 3) uint8, keeping exposure (no auto-contrast)."""
+    mode = img.mode
+    if mode in ("RGB",):
+        arr = np.asarray(img)
+    elif mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        a = np.asarray(img)
+        if mode == "I" and a.max(initial=0) <= 255:
+            a8 = a.astype(np.uint8)
+        else:
+            a8 = (np.clip(a, 0, 65535).astype(np.uint32) >> 8).astype(np.uint8)
+        arr = np.repeat(a8[..., None], 3, axis=2)
+    elif mode == "F":
+        a = np.asarray(img, dtype=np.float32)
+        top = 1.0 if a.max(initial=0) <= 1.0 else 255.0
+        a8 = np.clip(a / top * 255.0, 0, 255).astype(np.uint8)
+        arr = np.repeat(a8[..., None], 3, axis=2)
+    elif mode in ("RGBA", "LA", "PA"):
+        bg = Image.new("RGBA", img.size, (0, 0, 0, 255))
+        arr = np.asarray(Image.alpha_composite(bg, img.convert("RGBA")).convert("RGB"))
+    elif mode == "P" and "transparency" in img.info:
+        return to_rgb8(img.convert("RGBA"))
+    else:
+        arr = np.asarray(img.convert("RGB"))
+    return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+_LAT_TOKEN = re.compile(r"(?:^|[_\-\s.])(od|os|re|le|right|left|r|l)(?=$|[_\-\s.])", re.I)
+_LAT_SUFFIX = re.compile(r"\d(l|r)$", re.I)
+
+
+def laterality_from_name(name: str) -> str | None:
+    """'R' or 'L' from tokens such as OD/OS/RIGHT/LEFT/_R/_L or a trailing 01L."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    hits = {m.group(1).lower() for m in _LAT_TOKEN.finditer(stem)}
+    m = _LAT_SUFFIX.search(stem)
+    if m:
+        hits.add(m.group(1).lower())
+    right = hits & {"od", "re", "right", "r"}
+    left = hits & {"os", "le", "left", "l"}
+    if right and not left:
+        return "R"
+    if left and not right:
+        return "L"
+    return None

@@ -1,0 +1,116 @@
+"""Exports of a batch: `results.csv` and a self-contained `report.html`.
+
+The HTML embeds thumbnails and map overlays as data URIs, so one file can be
+mailed or archived. Every text that comes from a file or its metadata is
+escaped (a patient name or file name can contain markup).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .assessment import ATTRIBUTES, GRADE_WORDS, Assessment
+
+CSV_FIELDS = [
+    "path", "frame", "ok", "error", "grade", "confidence", "p_good", "p_usable", "p_reject", "p_not_fundus",
+    *[f"{a}_ok" for a in ATTRIBUTES], *[f"{a}_p_bad" for a in ATTRIBUTES], "quality_score", "advice",
+    "eye", "patient_id", "acquired", "sha256", "total_ms",
+]
+
+
+def csv_row(a: Assessment) -> dict:
+    p = a.grade_probs
+    row = {
+        "path": a.path, "frame": a.metadata.frame_index, "ok": a.ok, "error": a.error or "",
+        "grade": a.grade or "", "confidence": _r(a.confidence),
+        "p_good": _r(p.get("good")), "p_usable": _r(p.get("usable")), "p_reject": _r(p.get("reject")),
+        "p_not_fundus": _r(p.get("not_fundus")), "quality_score": _r(a.quality_score),
+        "advice": " | ".join(f"{x.title}: {x.action}" for x in a.advice),
+        "eye": a.metadata.laterality or "", "patient_id": a.metadata.patient_id,
+        "acquired": a.metadata.acquired, "sha256": a.file_sha256, "total_ms": _r(a.timings_ms.get("total"), 1),
+    }
+    for name in ATTRIBUTES:
+        attr = a.attributes.get(name)
+        row[f"{name}_ok"] = "" if attr is None else attr.ok
+        row[f"{name}_p_bad"] = "" if attr is None else _r(attr.p_bad)
+    return row
+
+
+def _r(v, nd: int = 4):
+    return "" if v is None else round(float(v), nd)
+
+
+def write_csv(assessments: list[Assessment], path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+        w.writeheader()
+        for a in assessments:
+            w.writerow(csv_row(a))
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii") if ok else ""
+
+
+def jpeg_data_uri(rgb: np.ndarray) -> str:
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82])
+    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii") if ok else ""
+
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#1b1b1b}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:6px;vertical-align:top;text-align:left}
+th{background:#f3f3f3}img{width:180px;border-radius:4px}
+.good{color:#0a5c2b}.usable{color:#7a5200}.reject,.not_fundus{color:#9b1c1c}.err{color:#9b1c1c}
+.summary span{margin-right:1.5em}
+"""
+_ICON = {"good": "&#10004;", "usable": "&#9888;", "reject": "&#10008;", "not_fundus": "&#8856;"}
+
+
+def write_html(assessments: list[Assessment], path: Path, images: dict[tuple[str, int], tuple[str, str]],
+               title: str = "Fundus photo quality report") -> None:
+    """`images[(path, frame)] = (thumbnail data URI, overlay data URI)`."""
+    counts: dict[str, int] = {}
+    for a in assessments:
+        key = a.grade if a.ok else "unreadable"
+        counts[key] = counts.get(key, 0) + 1
+    e = html.escape
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title>"
+             f"<style>{_STYLE}</style></head><body><h1>{e(title)}</h1><p class='summary'>"]
+    parts += [f"<span>{e(GRADE_WORDS.get(k, k.capitalize()))}: <b>{v}</b></span>" for k, v in sorted(counts.items())]
+    parts.append("</p><table><tr><th>Photo</th><th>Quality map</th><th>Verdict</th><th>Details</th><th>Advice</th></tr>")
+    for a in assessments:
+        thumb, over = images.get((a.path, a.metadata.frame_index), ("", ""))
+        name = e(Path(a.path).name) + (f" (frame {a.metadata.frame_index + 1})" if a.metadata.n_frames > 1 else "")
+        img = f"<img alt='photo' src='{thumb}'>" if thumb else ""
+        ov = f"<img alt='quality map' src='{over}'>" if over else ""
+        if not a.ok:
+            parts.append(f"<tr><td>{img}<br>{name}</td><td></td><td class='err'>Unreadable</td>"
+                         f"<td class='err'>{e(a.error or '')}</td><td></td></tr>")
+            continue
+        word = GRADE_WORDS.get(a.grade or "", a.grade or "")
+        conf = f" ({a.confidence:.0%})" if a.confidence is not None else ""
+        attrs = "<br>".join(f"{n.capitalize()}: {'ok' if r.ok else 'poor'} ({r.p_bad:.0%} poor)"
+                            for n, r in a.attributes.items())
+        meta = []
+        if a.metadata.laterality:
+            meta.append("Eye: " + ("right" if a.metadata.laterality == "R" else "left"))
+        if a.metadata.patient_id:
+            meta.append("Patient ID: " + e(a.metadata.patient_id))
+        if a.quality_score is not None:
+            meta.append(f"Quality score: {a.quality_score:.2f}")
+        advice = "<br>".join(f"<b>{e(x.title)}</b> {e(x.action)}" for x in a.advice)
+        parts.append(
+            f"<tr><td>{img}<br>{name}</td><td>{ov}</td>"
+            f"<td class='{e(a.grade or '')}'>{_ICON.get(a.grade or '', '')} {e(word)}{conf}</td>"
+            f"<td>{attrs}<br>{'<br>'.join(meta)}</td><td>{advice}</td></tr>"
+        )
+    parts.append("</table></body></html>")
+    Path(path).write_text("".join(parts), encoding="utf-8")

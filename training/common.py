@@ -1,0 +1,135 @@
+"""Habits every training stage shares: config, seeds, run folder, CSV metrics, checkpoints, DDP.
+
+A stage is a function `run(cfg: dict, run_dir: Path) -> dict`. `start_run`
+resolves the YAML config (defaults, file, --set overrides), fixes the seeds,
+makes the run folder and saves the resolved config beside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def data_root(cfg: dict | None = None) -> Path:
+    """`data_root` in the config, else RIQA_DATA, else ../shared/data beside the checkout."""
+    p = (cfg or {}).get("data_root") or os.environ.get("RIQA_DATA") or DEFAULT_DATA
+    p = Path(p)
+    if not p.is_dir():
+        raise FileNotFoundError(f"data folder {p} not found: pass data_root or set RIQA_DATA")
+    return p
+
+
+def load_config(path: str | Path | None, defaults: dict, overrides: list[str] | None = None) -> dict:
+    import yaml
+
+    cfg = json.loads(json.dumps(defaults))
+    if path:
+        loaded = yaml.safe_load(Path(path).read_text()) or {}
+        _merge(cfg, loaded)
+    for item in overrides or []:
+        key, _, val = item.partition("=")
+        node = cfg
+        *parents, leaf = key.split(".")
+        for k in parents:
+            node = node.setdefault(k, {})
+        node[leaf] = yaml.safe_load(val)
+    return cfg
+
+
+def _merge(dst: dict, src: dict) -> None:
+    for k, v in src.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            _merge(dst[k], v)
+        else:
+            dst[k] = v
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+
+
+def start_run(cfg: dict, run_dir: str | Path) -> Path:
+    import yaml
+
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    seed_everything(int(cfg.get("seed", 0)))
+    threads = cfg.get("threads")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    return run
+
+
+class MetricsCSV:
+    """Append one row per epoch to `metrics.csv` (header from the first row)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def log(self, row: dict) -> None:
+        new = not self.path.exists()
+        with open(self.path, "a", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+
+
+def save_checkpoint(path: Path, **state) -> None:
+    """Resumable checkpoint (torch format: training-side only, never shipped)."""
+    import torch
+
+    tmp = Path(str(path) + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict | None:
+    import torch
+
+    if not Path(path).exists():
+        return None
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def ddp_setup():
+    """(rank, world_size, device) under torchrun; (0, 1, best device) otherwise."""
+    import torch
+
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        import torch.distributed as dist
+
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+            return rank, world, torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        return rank, world, torch.device("cpu")
+    return 0, 1, torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_description(device) -> str:
+    import platform
+
+    import torch
+
+    if getattr(device, "type", str(device)) == "cuda":
+        return f"CUDA {torch.cuda.get_device_name(0)}"
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
