@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .core import errors
 from .core.assessment import GRADE_WORDS, Assessment
+from .core.loading import display_path
 
 EXIT_OK, EXIT_INTERNAL, EXIT_UNREADABLE = 0, 1, 2
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("batch", parents=[common], help="assess every photo below a folder; write CSV and HTML")
     b.add_argument("folder")
     b.add_argument("--out", required=True, help="output folder for results.csv and report.html")
+    b.add_argument("--fresh", action="store_true", help="start over instead of resuming an earlier run in --out")
 
     w = sub.add_parser("watch", parents=[common], help="assess each new photo as it arrives in a folder")
     w.add_argument("folder")
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def describe(a: Assessment) -> str:
     """One human-readable line (plus advice lines) for a terminal."""
-    name = Path(a.path).name + (f" [frame {a.metadata.frame_index + 1}]" if a.metadata.n_frames > 1 else "")
+    name = Path(display_path(a.path)).name + (f" [frame {a.metadata.frame_index + 1}]" if a.metadata.n_frames > 1 else "")
     if not a.ok:
         return f"{name}: UNREADABLE - {a.error}"
     word = GRADE_WORDS.get(a.grade or "", str(a.grade)).upper()
@@ -105,7 +107,7 @@ def write_map(a: Assessment, folder: Path) -> Path | None:
     if a.quality_map is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    stem = Path(a.path).stem + (f"_f{a.metadata.frame_index + 1}" if a.metadata.n_frames > 1 else "")
+    stem = Path(display_path(a.path)).stem + (f"_f{a.metadata.frame_index + 1}" if a.metadata.n_frames > 1 else "")
     out = folder / f"{stem}_quality.png"
     full = a.quality_map.full_size()
     cv2.imwrite(str(out), np.round(full * 65535).astype(np.uint16))
@@ -132,40 +134,68 @@ def _assess(args, analyzer, store) -> int:
 
 
 def _batch(args, analyzer, store) -> int:
+    """Crash-safe: each result is a durable CSV row; a rerun resumes where it stopped."""
+    import cv2
+
     from .core.batch import list_photos, run_batch
     from .core.overlay import blend
-    from .core.report import jpeg_data_uri, write_csv, write_html
+    from .core.report import CsvLog, write_html_rows
 
     folder, out = Path(args.folder), Path(args.out)
     if not folder.is_dir():
         print(f"riqa: {folder} is not a folder", file=sys.stderr)
         return EXIT_INTERNAL
-    out.mkdir(parents=True, exist_ok=True)
-    paths = list_photos(folder)
-    results, images = [], {}
+    thumbs = out / "thumbs"
+    thumbs.mkdir(parents=True, exist_ok=True)
+    if args.fresh and (out / "results.csv").exists():
+        (out / "results.csv").unlink()
+    log = CsvLog(out / "results.csv")
+    done = log.done()
+    paths = [p for p in list_photos(folder) if display_path(p) not in done]
+    if done:
+        print(f"resuming: {len(done)} photos already in {out / 'results.csv'}", file=sys.stderr)
     t0 = time.perf_counter()
 
     def progress(i: int, n: int, a: Assessment) -> None:
         rate = i / max(time.perf_counter() - t0, 1e-6)
-        bar = "#" * int(30 * i / max(n, 1))
-        sys.stderr.write(f"\r[{bar:<30}] {i}/{n}  {rate:.1f} photos/s  ")
+        sys.stderr.write(f"\r[{'#' * int(30 * i / max(n, 1)):<30}] {i}/{n}  {rate:.1f} photos/s  ")
         sys.stderr.flush()
 
     for a in run_batch(analyzer, paths, store, on_result=progress):
-        results.append(a)
         if a.thumbnail is not None:
-            over = blend(a.thumbnail, a.quality_map.full_size((a.thumbnail.shape[1], a.thumbnail.shape[0]))) \
-                if a.quality_map is not None else None
-            images[(a.path, a.metadata.frame_index)] = (jpeg_data_uri(a.thumbnail),
-                                                        jpeg_data_uri(over) if over is not None else "")
+            stem = _thumb_stem(display_path(a.path), a.metadata.frame_index)
+            cv2.imwrite(str(thumbs / f"{stem}.jpg"), cv2.cvtColor(a.thumbnail, cv2.COLOR_RGB2BGR))
+            if a.quality_map is not None:
+                over = blend(a.thumbnail, a.quality_map.full_size((a.thumbnail.shape[1], a.thumbnail.shape[0])))
+                cv2.imwrite(str(thumbs / f"{stem}_map.jpg"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
+        log.append(a)
     sys.stderr.write("\n")
-    write_csv(results, out / "results.csv")
-    write_html(results, out / "report.html", images, title=f"Fundus photo quality: {folder.name}")
-    bad = [a for a in results if not a.ok]
-    for a in bad:
-        print(f"{Path(a.path).name}: UNREADABLE - {a.error}", file=sys.stderr)
-    print(f"{len(results)} results ({len(bad)} unreadable) -> {out / 'results.csv'}, {out / 'report.html'}")
+    log.close()
+    images = {}
+    for r in log.rows:
+        key = (r["path"], int(r["frame"] or 0))
+        stem = _thumb_stem(*key)
+        images[key] = tuple(_file_uri(thumbs / f"{stem}{suffix}.jpg") for suffix in ("", "_map"))
+    write_html_rows(log.rows, out / "report.html", images, title=f"Fundus photo quality: {folder.name}")
+    bad = [r for r in log.rows if r["ok"] != "True"]
+    for r in bad:
+        print(f"{Path(r['path']).name}: UNREADABLE - {r['error']}", file=sys.stderr)
+    print(f"{len(log.rows)} results ({len(bad)} unreadable) -> {out / 'results.csv'}, {out / 'report.html'}")
     return EXIT_UNREADABLE if bad else EXIT_OK
+
+
+def _thumb_stem(path: str, frame: int) -> str:
+    import hashlib
+
+    return hashlib.sha1(f"{path}#{frame}".encode("utf-8")).hexdigest()[:16]
+
+
+def _file_uri(p: Path) -> str:
+    import base64
+
+    if not p.exists():
+        return ""
+    return "data:image/jpeg;base64," + base64.b64encode(p.read_bytes()).decode("ascii")
 
 
 def _watch(args, analyzer, store) -> int:
@@ -175,6 +205,7 @@ def _watch(args, analyzer, store) -> int:
     watcher = FolderWatcher(
         args.folder, on_ready=lambda p: ready.put((p, None)), on_problem=lambda p, why: ready.put((p, why)),
         on_status=lambda s: print(f"[{s}]", file=sys.stderr, flush=True), polling=args.polling or None,
+        known=store.seen if store else None,
     )
     previous: dict = {}
     handled = 0
@@ -190,8 +221,6 @@ def _watch(args, analyzer, store) -> int:
                 _emit(Assessment.failed(str(path), problem), args.json)
                 continue
             for a in analyzer.assess_path(path):
-                if a.ok and store and store.seen(a.file_sha256):
-                    continue  # the same photo again (copied twice, or before a restart)
                 _compare(a, previous)
                 if store:
                     store.add(a)
@@ -202,18 +231,13 @@ def _watch(args, analyzer, store) -> int:
 
 
 def _compare(a: Assessment, previous: dict) -> None:
-    """Re-shot comparison with the previous photo of the same eye, when the engine exists."""
+    """Re-shot comparison with the previous photo of the same eye (core/reshoot.py)."""
     try:
-        from .core.advice import compare_reshoot
-    except ModuleNotFoundError:
+        from .core.reshoot import ReshootTracker
+    except ImportError:
         return
-    key = (a.metadata.patient_id, a.metadata.laterality)
-    before = previous.get(key) or previous.get("last")
-    if before is not None and a.ok:
-        a.comparison = compare_reshoot(before, a)
-    if a.ok:
-        previous[key] = a
-        previous["last"] = a
+    tracker = previous.setdefault("tracker", ReshootTracker())
+    tracker.update(a)
 
 
 if __name__ == "__main__":

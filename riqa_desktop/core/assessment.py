@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .loading import PhotoMetadata
+from .loading import PhotoMetadata, display_path
 from .preprocess import Geometry
 
 GRADES = ("good", "usable", "reject")
@@ -88,7 +88,7 @@ class Assessment:
     def to_json(self) -> dict:
         """The stable JSON record of `riqa assess --json` (one object per line)."""
         return {
-            "path": self.path,
+            "path": display_path(self.path),
             "frame": self.metadata.frame_index,
             "ok": self.ok,
             "error": self.error,

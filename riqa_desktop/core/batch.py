@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 
 from .analyzer import Analyzer
 from .assessment import Assessment
+from .loading import display_path
 from .store import ResultsStore
 
 SKIP_NAMES = {"DICOMDIR", "Thumbs.db", ".DS_Store", "desktop.ini", "results.sqlite"}
@@ -38,7 +39,7 @@ def run_batch(analyzer: Analyzer, paths: list[Path], store: ResultsStore | None 
               on_result: Callable[[int, int, Assessment], None] | None = None) -> Iterator[Assessment]:
     """Assess `paths` in order, recording each; with `batch_id`, skip paths already recorded."""
     done = store.done_paths(batch_id) if (store and batch_id) else set()
-    todo = [p for p in paths if str(p) not in done]
+    todo = [p for p in paths if display_path(p) not in done]
     for i, p in enumerate(todo):
         if cancel is not None and cancel.is_set():
             return

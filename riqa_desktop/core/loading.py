@@ -62,6 +62,16 @@ class LoadedImage:
         return self.original_size[0] / self.rgb.shape[1]
 
 
+def display_path(path: str | os.PathLike) -> str:
+    """A path as printable text: undecodable bytes of a file name become \\xNN escapes.
+
+    File names from a camera share need not be UTF-8; outputs (CSV, JSON,
+    SQLite, terminal) must never fail on them, and the same file always maps
+    to the same text.
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def sniff(head: bytes) -> str:
     """Name the file kind from its first bytes ('' when unknown)."""
     if len(head) >= 132 and head[128:132] == b"DICM":

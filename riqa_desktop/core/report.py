@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .assessment import ATTRIBUTES, GRADE_WORDS, Assessment
+from .loading import display_path
 
 CSV_FIELDS = [
     "path", "frame", "ok", "error", "grade", "confidence", "p_good", "p_usable", "p_reject", "p_not_fundus",
@@ -27,7 +29,7 @@ CSV_FIELDS = [
 def csv_row(a: Assessment) -> dict:
     p = a.grade_probs
     row = {
-        "path": a.path, "frame": a.metadata.frame_index, "ok": a.ok, "error": a.error or "",
+        "path": display_path(a.path), "frame": a.metadata.frame_index, "ok": a.ok, "error": a.error or "",
         "grade": a.grade or "", "confidence": _r(a.confidence),
         "p_good": _r(p.get("good")), "p_usable": _r(p.get("usable")), "p_reject": _r(p.get("reject")),
         "p_not_fundus": _r(p.get("not_fundus")), "quality_score": _r(a.quality_score),
@@ -77,40 +79,82 @@ _ICON = {"good": "&#10004;", "usable": "&#9888;", "reject": "&#10008;", "not_fun
 def write_html(assessments: list[Assessment], path: Path, images: dict[tuple[str, int], tuple[str, str]],
                title: str = "Fundus photo quality report") -> None:
     """`images[(path, frame)] = (thumbnail data URI, overlay data URI)`."""
+    write_html_rows([csv_row(a) for a in assessments], path, images, title)
+
+
+def write_html_rows(rows: list[dict], path: Path, images: dict[tuple[str, int], tuple[str, str]],
+                    title: str = "Fundus photo quality report") -> None:
+    """The report from CSV rows (so a resumed batch reports every photo, old and new)."""
     counts: dict[str, int] = {}
-    for a in assessments:
-        key = a.grade if a.ok else "unreadable"
+    for r in rows:
+        key = r["grade"] if _true(r["ok"]) else "unreadable"
         counts[key] = counts.get(key, 0) + 1
     e = html.escape
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title>"
              f"<style>{_STYLE}</style></head><body><h1>{e(title)}</h1><p class='summary'>"]
     parts += [f"<span>{e(GRADE_WORDS.get(k, k.capitalize()))}: <b>{v}</b></span>" for k, v in sorted(counts.items())]
     parts.append("</p><table><tr><th>Photo</th><th>Quality map</th><th>Verdict</th><th>Details</th><th>Advice</th></tr>")
-    for a in assessments:
-        thumb, over = images.get((a.path, a.metadata.frame_index), ("", ""))
-        name = e(Path(a.path).name) + (f" (frame {a.metadata.frame_index + 1})" if a.metadata.n_frames > 1 else "")
+    for r in rows:
+        frame = int(r["frame"] or 0)
+        thumb, over = images.get((r["path"], frame), ("", ""))
+        name = e(Path(r["path"]).name) + (f" (frame {frame + 1})" if frame else "")
         img = f"<img alt='photo' src='{thumb}'>" if thumb else ""
         ov = f"<img alt='quality map' src='{over}'>" if over else ""
-        if not a.ok:
+        if not _true(r["ok"]):
             parts.append(f"<tr><td>{img}<br>{name}</td><td></td><td class='err'>Unreadable</td>"
-                         f"<td class='err'>{e(a.error or '')}</td><td></td></tr>")
+                         f"<td class='err'>{e(r['error'] or '')}</td><td></td></tr>")
             continue
-        word = GRADE_WORDS.get(a.grade or "", a.grade or "")
-        conf = f" ({a.confidence:.0%})" if a.confidence is not None else ""
-        attrs = "<br>".join(f"{n.capitalize()}: {'ok' if r.ok else 'poor'} ({r.p_bad:.0%} poor)"
-                            for n, r in a.attributes.items())
+        grade = r["grade"] or ""
+        conf = f" ({float(r['confidence']):.0%})" if r["confidence"] not in ("", None) else ""
+        attrs = []
+        for n in ATTRIBUTES:
+            if r.get(f"{n}_ok") not in ("", None):
+                attrs.append(f"{n.capitalize()}: {'ok' if _true(r[f'{n}_ok']) else 'poor'}"
+                             f" ({float(r[f'{n}_p_bad']):.0%} poor)")
         meta = []
-        if a.metadata.laterality:
-            meta.append("Eye: " + ("right" if a.metadata.laterality == "R" else "left"))
-        if a.metadata.patient_id:
-            meta.append("Patient ID: " + e(a.metadata.patient_id))
-        if a.quality_score is not None:
-            meta.append(f"Quality score: {a.quality_score:.2f}")
-        advice = "<br>".join(f"<b>{e(x.title)}</b> {e(x.action)}" for x in a.advice)
+        if r["eye"]:
+            meta.append("Eye: " + ("right" if r["eye"] == "R" else "left"))
+        if r["patient_id"]:
+            meta.append("Patient ID: " + e(str(r["patient_id"])))
+        if r["quality_score"] not in ("", None):
+            meta.append(f"Quality score: {float(r['quality_score']):.2f}")
+        advice = "<br>".join(e(x) for x in str(r["advice"] or "").split(" | ") if x)
         parts.append(
             f"<tr><td>{img}<br>{name}</td><td>{ov}</td>"
-            f"<td class='{e(a.grade or '')}'>{_ICON.get(a.grade or '', '')} {e(word)}{conf}</td>"
-            f"<td>{attrs}<br>{'<br>'.join(meta)}</td><td>{advice}</td></tr>"
+            f"<td class='{e(grade)}'>{_ICON.get(grade, '')} {e(GRADE_WORDS.get(grade, grade))}{conf}</td>"
+            f"<td>{'<br>'.join(attrs + meta)}</td><td>{advice}</td></tr>"
         )
     parts.append("</table></body></html>")
     Path(path).write_text("".join(parts), encoding="utf-8")
+
+
+def _true(v) -> bool:
+    return v is True or str(v) == "True"
+
+
+class CsvLog:
+    """`results.csv` written one durable row at a time; reopening continues it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.rows: list[dict] = []
+        if self.path.exists():
+            with open(self.path, newline="", encoding="utf-8") as fh:
+                self.rows = list(csv.DictReader(fh))
+        self._fh = open(self.path, "a", newline="", encoding="utf-8")
+        self._w = csv.DictWriter(self._fh, fieldnames=CSV_FIELDS)
+        if not self.rows and self._fh.tell() == 0:
+            self._w.writeheader()
+
+    def done(self) -> set[str]:
+        return {r["path"] for r in self.rows}
+
+    def append(self, a: Assessment) -> None:
+        row = csv_row(a)
+        self._w.writerow(row)
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self.rows.append({k: ("" if v is None else str(v)) for k, v in row.items()})
+
+    def close(self) -> None:
+        self._fh.close()

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .assessment import Assessment
+from .loading import display_path
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assessments (
@@ -75,7 +76,7 @@ class ResultsStore:
     def add(self, a: Assessment, batch: str | None = None) -> int:
         row = (
             datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            a.path, a.metadata.frame_index, a.file_size or None, a.file_sha256 or None, int(a.ok), a.error,
+            display_path(a.path), a.metadata.frame_index, a.file_size or None, a.file_sha256 or None, int(a.ok), a.error,
             a.grade, a.confidence, json.dumps(a.grade_probs),
             json.dumps({k: v.as_dict() for k, v in a.attributes.items()}), a.quality_score,
             json.dumps([x.as_dict() for x in a.advice]), a.comparison, a.metadata.laterality,
@@ -98,7 +99,7 @@ class ResultsStore:
             return cur.fetchone() is not None
 
     def done_paths(self, batch: str) -> set[str]:
-        """Paths already recorded for a batch (to resume after a crash)."""
+        """Paths (as `display_path` text) already recorded for a batch (to resume after a crash)."""
         with self._lock:
             cur = self._db.execute("SELECT DISTINCT path FROM assessments WHERE batch = ?", (batch,))
             return {r[0] for r in cur.fetchall()}

@@ -11,6 +11,7 @@ completes is reported after `incomplete_timeout_s`. Files are only read.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -44,7 +45,10 @@ def is_network_path(path: str | Path) -> bool:
 
 
 def is_complete(path: Path) -> bool:
-    """Content check: the writer has finished (end markers present, DICOM parses)."""
+    """Content check: the writer has finished (end markers present, DICOM parses).
+
+    PermissionError propagates: an unreadable file is reported at once, not waited for.
+    """
     try:
         size = path.stat().st_size
         if size == 0:
@@ -64,8 +68,18 @@ def is_complete(path: Path) -> bool:
             ds = pydicom.dcmread(str(path), stop_before_pixels=False, force=True)
             return "PixelData" not in ds or len(ds.PixelData) > 0
         return True  # other kinds: stability alone decides; the loader reports problems
+    except PermissionError:
+        raise
     except Exception:
         return False
+
+
+def content_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 @dataclass
@@ -77,16 +91,19 @@ class _Pending:
 
 
 class FolderWatcher:
-    """Calls `on_ready(path)` once per complete new file (and per rewrite of a file).
+    """Calls `on_ready(path)` once per complete new photo.
 
-    Callbacks run on the watcher's own thread: hand work off quickly.
+    The same bytes under a second name (a photo copied twice) are handed over
+    once; `known(sha256)` (e.g. `ResultsStore.seen`) lets a restart skip photos
+    assessed in an earlier session. Callbacks run on the watcher's own thread:
+    hand work off quickly.
     """
 
     def __init__(self, root: str | Path, on_ready: Callable[[Path], None],
                  on_problem: Callable[[Path, str], None] | None = None,
                  on_status: Callable[[str], None] | None = None, polling: bool | None = None,
                  rescan_s: float = 5.0, stable_s: float = 1.0, incomplete_timeout_s: float = 120.0,
-                 include_existing: bool = True):
+                 include_existing: bool = True, known: Callable[[str], bool] | None = None):
         self.root = Path(root)
         self.on_ready, self.on_problem, self.on_status = on_ready, on_problem, on_status
         self.polling = is_network_path(self.root) if polling is None else polling
@@ -99,6 +116,8 @@ class FolderWatcher:
         self._thread: threading.Thread | None = None
         self._last_scan = 0.0
         self._include_existing = include_existing
+        self._known = known
+        self._hashes: set[str] = set()
         self.status = "stopped"
 
     # -- lifecycle --------------------------------------------------------------
@@ -224,8 +243,21 @@ class FolderWatcher:
                 continue
             if now - pend.stable_since < self.stable_s:
                 continue
-            if is_complete(p):
+            try:
+                complete = is_complete(p)
+                digest = content_hash(p) if complete else ""
+            except PermissionError:
                 self._finish(p, st)
+                if self.on_problem:
+                    self.on_problem(p, "permission denied: cannot open the file")
+                continue
+            except OSError:
+                continue  # vanished or unreadable for a moment: the next tick decides
+            if complete:
+                self._finish(p, st)
+                if digest in self._hashes or (self._known is not None and self._known(digest)):
+                    continue
+                self._hashes.add(digest)
                 self.on_ready(p)
             elif now - pend.first_seen > self.timeout_s:
                 self._finish(p, st)
