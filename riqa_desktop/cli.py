@@ -199,6 +199,7 @@ def _file_uri(p: Path) -> str:
 
 
 def _watch(args, analyzer, store) -> int:
+    from .core.reshoot import ReshootTracker
     from .core.watcher import FolderWatcher
 
     ready: queue.Queue = queue.Queue()
@@ -207,7 +208,7 @@ def _watch(args, analyzer, store) -> int:
         on_status=lambda s: print(f"[{s}]", file=sys.stderr, flush=True), polling=args.polling or None,
         known=store.seen if store else None,
     )
-    previous: dict = {}
+    reshoot = ReshootTracker()
     handled = 0
     watcher.start()
     try:
@@ -221,23 +222,13 @@ def _watch(args, analyzer, store) -> int:
                 _emit(Assessment.failed(str(path), problem), args.json)
                 continue
             for a in analyzer.assess_path(path):
-                _compare(a, previous)
+                reshoot.update(a)  # "Better: blur fixed. Still dark in the upper part."
                 if store:
                     store.add(a)
                 _emit(a, args.json)
     finally:
         watcher.stop()
     return EXIT_OK
-
-
-def _compare(a: Assessment, previous: dict) -> None:
-    """Re-shot comparison with the previous photo of the same eye (core/reshoot.py)."""
-    try:
-        from .core.reshoot import ReshootTracker
-    except ImportError:
-        return
-    tracker = previous.setdefault("tracker", ReshootTracker())
-    tracker.update(a)
 
 
 if __name__ == "__main__":

@@ -85,23 +85,26 @@ def test_batch_writes_csv_and_html(run, retina_rgb, tmp_path):
     assert "Unreadable" in html
 
 
-def test_watch_reports_new_photo(run, retina_rgb, tmp_path):
+def test_watch_reports_new_photos_and_compares_the_reshot(run, retina_rgb, tmp_path):
     cam = tmp_path / "camera"
     cam.mkdir()
     result = {}
 
     def watch():
-        result["code"] = run("watch", str(cam), "--json", "--limit", "1")
+        result["code"] = run("watch", str(cam), "--json", "--limit", "2")
 
     t = threading.Thread(target=watch)
     t.start()
     time.sleep(1.0)
-    src = tmp_path / "shot.jpg"
-    Image.fromarray(cv2.resize(retina_rgb, (400, 400))).save(src)
-    shutil.copy(src, cam / "shot.jpg")
+    photo = cv2.resize(retina_rgb, (400, 400))
+    for name, img in (("shot1.jpg", (photo * 0.25).astype(np.uint8)), ("shot2.jpg", photo)):
+        Image.fromarray(img).save(tmp_path / name)
+        shutil.copy(tmp_path / name, cam / name)
+        time.sleep(2.5)
     t.join(timeout=60)
     assert not t.is_alive()
     code, out, _ = result["code"]
     assert code == 0
-    rec = json.loads(out.strip().splitlines()[-1])
-    assert rec["path"].endswith("shot.jpg") and rec["ok"]
+    first, second = [json.loads(line) for line in out.strip().splitlines()]
+    assert first["path"].endswith("shot1.jpg") and first["ok"] and first["comparison"] is None
+    assert second["path"].endswith("shot2.jpg") and second["comparison"]  # "Better: ..." / "Worse: ..."

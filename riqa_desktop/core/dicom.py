@@ -45,19 +45,25 @@ def read_dicom(path: Path, min_side: int | None = None) -> list[LoadedImage]:
         raise errors.FileIncompleteError("DICOM file is cut short (still being written?)") from None
     except Exception:  # pydicom raises many types on garbage input
         raise errors.NotAnImageError("DICOM file is corrupt") from None
-    if "PixelData" not in ds:
+    try:
+        has_pixels = "PixelData" in ds
+        ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "1.2.840.10008.1.2")
+        meta = _metadata(ds)
+    except Exception:
+        raise errors.NotAnImageError("DICOM header is corrupt") from None
+    if not has_pixels:
         if "DirectoryRecordSequence" in ds:
             raise errors.UnsupportedFormatError("a DICOMDIR index: open the folder instead")
         raise errors.DicomNoPixelsError()
-    ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "1.2.840.10008.1.2")
     if ts not in _SUPPORTED_TS:
         name = _SHORT_NAMES.get(ts) or _uid_name(ts)
         raise errors.UnsupportedCompressionError(f"unsupported compression: {name}")
-    meta = _metadata(ds)
     try:
         rows, cols = int(ds.Rows), int(ds.Columns)
         n_frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
-    except (AttributeError, TypeError, ValueError):
+        photometric = str(getattr(ds, "PhotometricInterpretation", "RGB"))
+        bits = int(getattr(ds, "BitsStored", 8) or 8)
+    except Exception:
         raise errors.NotAnImageError("DICOM header lacks the image size") from None
     if rows < 32 or cols < 32 or n_frames < 1:
         raise errors.NotAnImageError(f"DICOM image is too small ({cols}x{rows})")
@@ -75,8 +81,6 @@ def read_dicom(path: Path, min_side: int | None = None) -> list[LoadedImage]:
     except Exception:
         raise errors.NotAnImageError("DICOM pixel data is corrupt") from None
     frames = arr if n_frames > 1 else arr[None]
-    photometric = str(getattr(ds, "PhotometricInterpretation", "RGB"))
-    bits = int(getattr(ds, "BitsStored", 8) or 8)
     out = []
     for i, frame in enumerate(frames):
         rgb = _to_rgb8(np.asarray(frame), photometric, bits)
@@ -108,8 +112,11 @@ def _to_rgb8(a: np.ndarray, photometric: str, bits: int) -> np.ndarray:
 
 def _metadata(ds) -> PhotoMetadata:
     def text(tag: str) -> str:
-        v = ds.get(tag, "")
-        return str(v).strip() if v is not None else ""
+        try:  # a corrupt element (unknown VR, bad length) must not sink the whole photo
+            v = ds.get(tag, "")
+            return str(v).strip() if v is not None else ""
+        except Exception:
+            return ""
 
     lat = (text("ImageLaterality") or text("Laterality")).upper()[:1]
     acquired = text("AcquisitionDateTime")

@@ -1,0 +1,50 @@
+"""Which eye: metadata first; otherwise the disc's side, used only when confident."""
+
+from __future__ import annotations
+
+import glob
+
+import numpy as np
+
+from riqa_desktop.core.analyzer import thumbnail
+from riqa_desktop.core.assessment import Assessment
+from riqa_desktop.core.laterality import MIN_CONFIDENCE, eye_of, infer_from_image
+from riqa_desktop.core.loading import PhotoMetadata, read_image
+
+
+def test_disc_on_the_left_means_left_eye(retina_rgb):
+    # scikit-image's photo is macula-centred with the disc on the left of the picture.
+    g = infer_from_image(thumbnail(retina_rgb, 256))
+    assert g.eye == "L" and g.confidence >= MIN_CONFIDENCE and g.disc_xy[0] < -0.3
+
+
+def test_mirrored_photo_is_the_other_eye(retina_rgb):
+    g = infer_from_image(thumbnail(np.ascontiguousarray(retina_rgb[:, ::-1]), 256))
+    assert g.eye == "R" and g.confidence >= MIN_CONFIDENCE
+
+
+def test_metadata_wins_over_the_picture(retina_rgb):
+    a = Assessment(path="x", metadata=PhotoMetadata(laterality="R", laterality_source="dicom"))
+    a.thumbnail = thumbnail(retina_rgb, 256)
+    g = eye_of(a)
+    assert (g.eye, g.source, g.confidence) == ("R", "dicom", 1.0)
+
+
+def test_flat_picture_is_unknown():
+    a = Assessment(path="x")
+    a.thumbnail = np.full((200, 200, 3), 90, np.uint8)
+    assert eye_of(a).eye is None
+
+
+def test_disc_centred_chase_photos_abstain(shared_data):
+    """CHASE_DB1 is disc-centred: the disc's side says nothing, so no confident guess (and no wrong one)."""
+    files = sorted(glob.glob(str(shared_data / "CHASEDB1" / "*" / "images" / "*")))[::3]
+    confident = [f for f in files if infer_from_image(thumbnail(read_image(f, min_side=256).rgb, 256)).confidence
+                 >= MIN_CONFIDENCE]
+    assert not confident
+
+
+def test_macula_centred_photos_are_confident(shared_data):
+    files = sorted(glob.glob(str(shared_data / "DRIVE" / "*" / "images" / "*")))[::5]
+    guesses = [infer_from_image(thumbnail(read_image(f, min_side=256).rgb, 256)) for f in files]
+    assert sum(g.confidence >= MIN_CONFIDENCE for g in guesses) >= 0.75 * len(guesses)
