@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="riqa", description="Fundus photo quality: grade, quality map and advice.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    common.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
+                        help="inference engine (auto: torch when installed, else ONNX Runtime)")
     common.add_argument("--data-dir", default=None, help="results store folder (default: RIQA_DATA_DIR or per-user)")
     common.add_argument("--models-dir", default=None, help=argparse.SUPPRESS)
     common.add_argument("--no-store", action="store_true", help="do not record results in the results store")
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from .core.analyzer import Analyzer
 
-        analyzer = Analyzer(models_dir=args.models_dir, device=args.device)
+        analyzer = Analyzer(models_dir=args.models_dir, device=args.device, backend=args.backend)
         store = None
         if not args.no_store:
             from .core.store import ResultsStore

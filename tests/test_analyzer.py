@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from riqa_desktop.core.analyzer import Analyzer, pick_device
+from riqa_desktop.core.analyzer import Analyzer
+from riqa_desktop.models.torch_backend import pick_device
 from riqa_desktop.core.assessment import ATTRIBUTES
 from riqa_desktop.core.errors import ModelMissingError, RiqaError
 

@@ -1,6 +1,7 @@
 """The analysis pipeline: file -> Assessment, shared by the CLI, the GUI and benchmarks.
 
-Models are loaded once (hash-verified) and run under `torch.inference_mode`.
+Models are loaded once (hash-verified) and run by a backend: torch under
+`inference_mode` (CPU or CUDA), or ONNX Runtime for the lean, torch-free build.
 One FOV detection and one crop feed both models. Bad input never raises out
 of `assess_path`: it becomes an Assessment with `ok=False` and a one-line reason.
 """
@@ -8,7 +9,6 @@ of `assess_path`: it becomes an Assessment with `ok=False` and a one-line reason
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from pathlib import Path
 
@@ -19,25 +19,34 @@ from .assessment import ATTRIBUTES, GRADES, Assessment, AttributeResult, Quality
 from .gate import fundus_gate
 from .loading import LoadedImage, read_file
 from .measure import measure_regions
-from .preprocess import Prepared, prepare, to_tensor_batch
-
-log = logging.getLogger(__name__)
+from .preprocess import Prepared, normalize_batch, prepare
 
 QUALITY_MODEL = "quality_multitask"
 MAP_MODEL = "efiqa_adapter"
 MEASURE_SIZE = 256
 
 
-def pick_device(device: str = "auto") -> str:
-    import torch
+def torch_available() -> bool:
+    import importlib.util
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise errors.RiqaError("CUDA was requested but no CUDA device is available")
-    if device not in ("cpu", "cuda"):
-        raise errors.RiqaError(f"unknown device '{device}' (auto, cpu or cuda)")
-    return device
+    return importlib.util.find_spec("torch") is not None
+
+
+def make_backend(models_dir=None, device: str = "auto", backend: str = "auto", models: dict | None = None):
+    """torch (CPU/CUDA) when installed, else ONNX Runtime (the lean build); `models` = in-memory torch models."""
+    from ..models.torch_backend import TorchBackend
+
+    if models is not None:
+        return TorchBackend(models["quality"], models["map"], device)
+    if backend == "onnx" or (backend == "auto" and not torch_available()):
+        from ..models.onnx_backend import OnnxBackend
+
+        if device == "cuda":
+            raise errors.RiqaError("the ONNX Runtime backend runs on the CPU only")
+        return OnnxBackend.from_dir(models_dir)
+    if backend not in ("auto", "torch"):
+        raise errors.RiqaError(f"unknown backend '{backend}' (auto, torch or onnx)")
+    return TorchBackend.from_dir(models_dir, device)
 
 
 def file_digest(path: str | Path) -> tuple[str, int]:
@@ -48,6 +57,15 @@ def file_digest(path: str | Path) -> tuple[str, int]:
             h.update(chunk)
             size += len(chunk)
     return h.hexdigest(), size
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, np.float64)))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(np.asarray(x, np.float64) - np.max(x))
+    return e / e.sum()
 
 
 def thumbnail(rgb: np.ndarray, side: int) -> np.ndarray:
@@ -63,33 +81,27 @@ def thumbnail(rgb: np.ndarray, side: int) -> np.ndarray:
 class Analyzer:
     """Loads the quality model and the EFIQA adapter once; assesses photos.
 
-    `models` maps the role ("quality", "map") to (module, card); by default
-    both are loaded from the shipped `resources/models` (or `models_dir`).
+    By default both come from the shipped `resources/models` (or `models_dir`),
+    run by torch when it is installed and by ONNX Runtime otherwise; `models`
+    maps "quality" and "map" to in-memory (torch module, card) pairs (tests).
     A missing model is a `ModelMissingError` naming it.
     """
 
     def __init__(self, models_dir: str | Path | None = None, device: str = "auto",
-                 models: dict | None = None, advise: bool = True, thumbnail_side: int = 256):
-        import torch
-
-        self.device = pick_device(device)
-        self.models_dir = models_dir
-        if models is None:
-            from ..models import load_model
-
-            models = {"quality": load_model(QUALITY_MODEL, models_dir), "map": load_model(MAP_MODEL, models_dir)}
-        self.quality, self.quality_card = models["quality"]
-        self.qmap, self.map_card = models["map"]
-        for m in (self.quality, self.qmap):
-            m.eval().to(self.device)
-            if self.device == "cpu":
-                m.to(memory_format=torch.channels_last)
+                 models: dict | None = None, advise: bool = True, thumbnail_side: int = 256,
+                 backend: str = "auto"):
+        self.backend = make_backend(models_dir, device, backend, models)
+        self.quality_card, self.map_card = self.backend.quality_card, self.backend.map_card
         self.q_size = int(self.quality_card["input_size"])
         self.m_size = int(self.map_card["input_size"])
         self.min_side = max(int(self.quality_card.get("min_side", 0) or 0),
                             int(self.map_card.get("min_side", 0) or 0), self.q_size, self.m_size, MEASURE_SIZE)
         self.advise = advise
         self.thumbnail_side = thumbnail_side
+
+    @property
+    def device(self) -> str:
+        return self.backend.device
 
     @property
     def model_versions(self) -> dict[str, str]:
@@ -153,49 +165,26 @@ class Analyzer:
 
     # -- internals --------------------------------------------------------------
     def _run_models(self, preps: list[Prepared], targets: list[Assessment]) -> None:
-        try:
-            self._forward(preps, targets)
-        except RuntimeError as exc:
-            if self.device != "cuda" or "out of memory" not in str(exc).lower():
-                raise
-            log.warning("CUDA out of memory: falling back to the CPU")
-            import torch
-
-            torch.cuda.empty_cache()
-            self.device = "cpu"
-            self.quality.to("cpu")
-            self.qmap.to("cpu")
-            self._forward(preps, targets)
-
-    def _forward(self, preps: list[Prepared], targets: list[Assessment]) -> None:
-        import torch
-
-        cl = torch.channels_last if self.device == "cpu" else torch.contiguous_format
-        with torch.inference_mode():
-            t = time.perf_counter()
-            xq = to_tensor_batch([p.squares[self.q_size] for p in preps]).to(self.device, memory_format=cl)
-            q_out = {k: v.float().cpu() for k, v in self.quality(xq).items()}
-            q_ms = (time.perf_counter() - t) * 1000 / len(preps)
-            t = time.perf_counter()
-            xm = xq if self.m_size == self.q_size else to_tensor_batch(
-                [p.squares[self.m_size] for p in preps]).to(self.device, memory_format=cl)
-            grids = torch.sigmoid(self.qmap(xm).float()).cpu().numpy()
-            m_ms = (time.perf_counter() - t) * 1000 / len(preps)
+        t = time.perf_counter()
+        xq = normalize_batch([p.squares[self.q_size] for p in preps])
+        q_out = self.backend.quality_logits(xq)
+        q_ms = (time.perf_counter() - t) * 1000 / len(preps)
+        t = time.perf_counter()
+        xm = xq if self.m_size == self.q_size else normalize_batch([p.squares[self.m_size] for p in preps])
+        grids = _sigmoid(self.backend.map_logits(xm))
+        m_ms = (time.perf_counter() - t) * 1000 / len(preps)
         cal = self.quality_card.get("calibration", {})
         thr = self.quality_card.get("thresholds", {})
         for i, (prep, a) in enumerate(zip(preps, targets)):
-            g = torch.softmax(q_out["grade"][i] / float(cal.get("grade", 1.0)), dim=0).numpy()
-            p_nf = float(torch.sigmoid(q_out["not_fundus"][i] / float(cal.get("not_fundus", 1.0))))
+            g = _softmax(q_out["grade"][i] / float(cal.get("grade", 1.0)))
+            p_nf = float(_sigmoid(q_out["not_fundus"][i] / float(cal.get("not_fundus", 1.0))))
             probs = {k: float(g[j]) * (1.0 - p_nf) for j, k in enumerate(GRADES)}
             probs["not_fundus"] = p_nf
             a.grade_probs = probs
-            if p_nf >= float(thr.get("not_fundus", 0.5)):
-                a.grade = "not_fundus"
-            else:
-                a.grade = GRADES[int(np.argmax(g))]
-            a.confidence = probs[a.grade] if a.grade == "not_fundus" else float(g.max())
+            a.grade = "not_fundus" if p_nf >= float(thr.get("not_fundus", 0.5)) else GRADES[int(np.argmax(g))]
+            a.confidence = p_nf if a.grade == "not_fundus" else float(g.max())
             for name in ATTRIBUTES:
-                p = float(torch.sigmoid(q_out[name][i] / float(cal.get(name, 1.0))))
+                p = float(_sigmoid(q_out[name][i] / float(cal.get(name, 1.0))))
                 a.attributes[name] = AttributeResult(ok=p < float(thr.get(name, 0.5)), p_bad=p)
             grid = grids[i].astype(np.float32)
             a.quality_map = QualityMap(grid=grid, geometry=prep.geometry)

@@ -106,6 +106,14 @@ def prepare(rgb: np.ndarray, sizes: tuple[int, ...], scale: float = 1.0,
     return Prepared(fov=fov, geometry=square_geometry(fov, scale, orig), squares=squares)
 
 
+def normalize_batch(squares: list[np.ndarray], mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
+    """uint8 (H, W, 3) squares -> normalised float32 (N, 3, H, W), without torch (the lean app)."""
+    x = np.stack(squares).astype(np.float32) * np.float32(1 / 255.0)
+    x -= np.asarray(mean, np.float32)
+    x /= np.asarray(std, np.float32)
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
 def to_tensor_batch(squares: list[np.ndarray], mean=IMAGENET_MEAN, std=IMAGENET_STD):
     """uint8 (H, W, 3) squares -> normalised float tensor (N, 3, H, W)."""
     import torch

@@ -1,0 +1,48 @@
+"""ONNX export and the torch-free backend give the same assessments as torch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from riqa_desktop.core.analyzer import Analyzer
+from riqa_desktop.core.errors import WeightsIntegrityError
+from training.export_cli import RUNTIME_MODELS, export_one, parity_inputs
+
+from .tiny_models import write_tiny_models
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    d = tmp_path_factory.mktemp("onnx_models")
+    write_tiny_models(d)
+    for name in RUNTIME_MODELS:
+        export_one(name, d, lambda size: parity_inputs(size, None, 1))
+    return d
+
+
+def test_export_records_hash_and_parity(exported):
+    card = json.loads((exported / "quality_multitask.json").read_text())
+    assert len(card["onnx"]["sha256"]) == 64
+    assert card["onnx"]["parity_with_torch"]["grade_agreement"] == 1.0
+
+
+def test_onnx_backend_matches_torch(exported, retina_jpeg):
+    t, = Analyzer(models_dir=exported, backend="torch", device="cpu").assess_path(retina_jpeg)
+    o, = Analyzer(models_dir=exported, backend="onnx").assess_path(retina_jpeg)
+    assert o.grade == t.grade
+    for k in t.grade_probs:
+        assert abs(o.grade_probs[k] - t.grade_probs[k]) < 1e-4
+    assert abs(o.quality_score - t.quality_score) < 1e-4
+    assert abs(o.quality_map.grid - t.quality_map.grid).max() < 1e-4
+
+
+def test_altered_onnx_refused(exported, tmp_path):
+    d = tmp_path / "m"
+    shutil.copytree(exported, d)
+    p = d / "efiqa_adapter.onnx"
+    p.write_bytes(p.read_bytes() + b"\0")
+    with pytest.raises(WeightsIntegrityError, match="hash"):
+        Analyzer(models_dir=d, backend="onnx")
