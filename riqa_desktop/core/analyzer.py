@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,18 @@ def thumbnail(rgb: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
+@dataclass
+class Loaded:
+    """A file read and decoded, waiting for the models (or the reason it could not be read)."""
+
+    path: str
+    frames: list[LoadedImage] = field(default_factory=list)
+    sha256: str = ""
+    size: int = 0
+    decode_ms: float = 0.0
+    error: str | None = None
+
+
 class Analyzer:
     """Loads the quality model and the EFIQA adapter once; assesses photos.
 
@@ -113,21 +126,36 @@ class Analyzer:
     # -- public API -------------------------------------------------------------
     def assess_path(self, path: str | Path) -> list[Assessment]:
         """One Assessment per frame; a failed read is one Assessment with `ok=False`."""
+        return self.assess_loaded([self.load(path)])
+
+    def load(self, path: str | Path) -> "Loaded":
+        """Read, decode and hash a file (I/O only: safe to run on worker threads)."""
         t0 = time.perf_counter()
         path = str(path)
         try:
             frames = read_file(path, min_side=self.min_side)
             digest, size = file_digest(path)
         except errors.InputError as exc:
-            return [Assessment.failed(path, str(exc))]
+            return Loaded(path, error=str(exc))
         except MemoryError:
-            return [Assessment.failed(path, "image is too large to open safely")]
-        decode_ms = (time.perf_counter() - t0) * 1000
-        out = self.assess_images(frames)
-        for a in out:
-            a.timings_ms = {"decode": decode_ms, **a.timings_ms}
-            a.timings_ms["total"] = sum(v for k, v in a.timings_ms.items() if k != "total")
-            a.file_sha256, a.file_size = digest, size
+            return Loaded(path, error="image is too large to open safely")
+        return Loaded(path, frames, digest, size, (time.perf_counter() - t0) * 1000)
+
+    def assess_loaded(self, items: list["Loaded"]) -> list[Assessment]:
+        """Assess loaded files together: the frames of all of them share one pass per model."""
+        frames = [f for it in items for f in it.frames]
+        assessed = iter(self.assess_images(frames))
+        out = []
+        for it in items:
+            if it.error is not None:
+                out.append(Assessment.failed(it.path, it.error))
+                continue
+            for _ in it.frames:
+                a = next(assessed)
+                a.timings_ms = {"decode": it.decode_ms / len(it.frames), **a.timings_ms}
+                a.timings_ms["total"] = sum(v for k, v in a.timings_ms.items() if k != "total")
+                a.file_sha256, a.file_size = it.sha256, it.size
+                out.append(a)
         return out
 
     def assess_images(self, images: list[LoadedImage]) -> list[Assessment]:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -36,16 +39,38 @@ def list_photos(root: str | Path) -> list[Path]:
 
 def run_batch(analyzer: Analyzer, paths: list[Path], store: ResultsStore | None = None,
               batch_id: str | None = None, cancel: threading.Event | None = None,
-              on_result: Callable[[int, int, Assessment], None] | None = None) -> Iterator[Assessment]:
-    """Assess `paths` in order, recording each; with `batch_id`, skip paths already recorded."""
+              on_result: Callable[[int, int, Assessment], None] | None = None,
+              batch_size: int = 8, decode_workers: int = 2) -> Iterator[Assessment]:
+    """Assess `paths` in order, recording each; with `batch_id`, skip paths already recorded.
+
+    Files are decoded ahead on `decode_workers` threads (decoders release the
+    GIL) while the models run on groups of `batch_size` photos.
+    """
     done = store.done_paths(batch_id) if (store and batch_id) else set()
     todo = [p for p in paths if display_path(p) not in done]
-    for i, p in enumerate(todo):
-        if cancel is not None and cancel.is_set():
-            return
-        for a in analyzer.assess_path(p):
-            if store is not None:
-                store.add(a, batch=batch_id)
-            if on_result:
-                on_result(i + 1, len(todo), a)
-            yield a
+    ahead = max(2 * batch_size, decode_workers)
+    with ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix="riqa-decode") as pool:
+        pending: deque = deque()
+        feed = iter(todo)
+        for p in islice(feed, ahead):
+            pending.append(pool.submit(analyzer.load, p))
+        finished = 0
+        while pending:
+            if cancel is not None and cancel.is_set():
+                for f in pending:
+                    f.cancel()
+                return
+            group = []
+            while pending and len(group) < batch_size:
+                group.append(pending.popleft().result())
+                nxt = next(feed, None)
+                if nxt is not None:
+                    pending.append(pool.submit(analyzer.load, nxt))
+            for a in analyzer.assess_loaded(group):
+                if store is not None:
+                    store.add(a, batch=batch_id)
+                if a.metadata.frame_index == 0:
+                    finished += 1
+                if on_result:
+                    on_result(finished, len(todo), a)
+                yield a

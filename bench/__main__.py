@@ -1,0 +1,171 @@
+"""`python -m bench`: latency, throughput, memory and reference paths, printed as tables.
+
+Sections (each can be skipped):
+  latency    end to end "file complete on disk" -> Assessment, p50/p95, per stage, per backend
+  batch      photos per second over 200 real photos, and peak RSS (in a fresh process)
+  reference  model-only time of (a) EFIQA's reference runtime, ViT-L/16 at 224 + linear patch head
+             (random weights: speed only), (b) the paper's ResNet-18 multi-task model, (c) ours
+  startup    a fresh `riqa assess` process: import + model load + first verdict
+Threads: torch and ONNX Runtime use `--threads` (default 2, the target machine's cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .inputs import batch_inputs, latency_inputs
+from .tables import percentile, table
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _analyzer(backend: str):
+    from riqa_desktop.core.analyzer import Analyzer
+
+    return Analyzer(device="cpu", backend=backend)
+
+
+def backends() -> list[str]:
+    from riqa_desktop.resources import models_dir
+
+    names = ["torch"]
+    if (models_dir() / "quality_multitask.onnx").exists() and (models_dir() / "efiqa_adapter.onnx").exists():
+        names.append("onnx")
+    return names
+
+
+def latency(root: Path, repeats: int) -> str:
+    rows = []
+    stages = ["decode", "fov", "measure", "quality_model", "quality_map", "advice"]
+    with tempfile.TemporaryDirectory() as d:
+        inputs = latency_inputs(root, Path(d))
+        for backend in backends():
+            an = _analyzer(backend)
+            for label, path in inputs.items():
+                an.assess_path(path)  # warm-up
+                totals, per_stage = [], {s: [] for s in stages}
+                for _ in range(repeats):
+                    t = time.perf_counter()
+                    (a,) = an.assess_path(path)
+                    totals.append((time.perf_counter() - t) * 1000)
+                    for s in stages:
+                        per_stage[s].append(a.timings_ms.get(s, 0.0))
+                rows.append([backend, label, percentile(totals, 50), percentile(totals, 95),
+                             *[float(np.median(per_stage[s])) for s in stages]])
+    return table(f"End-to-end latency, ms ({repeats} runs each; stage columns are medians)",
+                 ["backend", "photo", "p50", "p95", *stages], rows)
+
+
+def batch(root: Path, n: int) -> str:
+    rows = []
+    for backend in backends():
+        code = ("import json, resource, sys, time; from pathlib import Path;"
+                "from riqa_desktop.core.analyzer import Analyzer; from riqa_desktop.core.batch import run_batch;"
+                f"an = Analyzer(device='cpu', backend='{backend}');"
+                "paths = [Path(p) for p in json.loads(sys.stdin.read())];"
+                "t = time.perf_counter(); res = list(run_batch(an, paths)); dt = time.perf_counter() - t;"
+                "print(json.dumps({'n': len(res), 's': dt, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+        paths = [str(p) for p in batch_inputs(root, n)]
+        out = subprocess.run([sys.executable, "-c", code], input=json.dumps(paths), capture_output=True, text=True,
+                             cwd=REPO, env=_env(), check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append([backend, r["n"], r["s"], r["n"] / r["s"], r["rss_mb"]])
+    return table(f"Batch review over {n} real photos (DRIMDB, HRF, DRIVE, CHASE_DB1)",
+                 ["backend", "photos", "seconds", "photos/s", "peak RSS MB"], rows)
+
+
+def _time_model(fn, x, repeats: int) -> float:
+    fn(x)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn(x)
+        times.append((time.perf_counter() - t) * 1000)
+    return float(np.median(times))
+
+
+def reference(repeats: int) -> str:
+    import timm
+    import torch
+
+    from riqa_desktop.models import build_model
+    from riqa_desktop.models.torch_backend import TorchBackend
+
+    ours = TorchBackend.from_dir(None, "cpu")
+    qs, ms = int(ours.quality_card["input_size"]), int(ours.map_card["input_size"])
+    rows = []
+    with torch.inference_mode():
+        vit = timm.create_model("vit_large_patch16_224", pretrained=False).eval()
+        head = torch.nn.Linear(1024, 1)
+        x224 = torch.randn(1, 3, 224, 224)
+        t_a = _time_model(lambda x: head(vit.forward_features(x)[:, 1:]), x224, max(2, repeats // 5))
+        rows.append(["(a) EFIQA reference: ViT-L/16 + linear patch head", "224", t_a, 1.0])
+        r18 = build_model("multitask", backbone="resnet18").eval()
+        xq = torch.randn(1, 3, qs, qs)
+        t_b = _time_model(r18, xq, repeats)
+        rows.append(["(b) paper: ResNet-18 multi-task", str(qs), t_b, t_a / t_b])
+        xm = np.random.randn(1, 3, ms, ms).astype(np.float32)
+        xqn = xq.numpy()
+        t_c = _time_model(lambda _: (ours.quality_logits(xqn), ours.map_logits(xm)), None, repeats)
+        rows.append(["(c) ours, torch: multi-task + EFIQA adapter", f"{qs}+{ms}", t_c, t_a / t_c])
+    if "onnx" in backends():
+        from riqa_desktop.models.onnx_backend import OnnxBackend
+
+        ob = OnnxBackend.from_dir()
+        t_o = _time_model(lambda _: (ob.quality_logits(xqn), ob.map_logits(xm)), None, repeats)
+        rows.append(["(c) ours, ONNX Runtime: both models", f"{qs}+{ms}", t_o, t_a / t_o])
+    return table("Model-only time per photo, ms (median), and speed-up over (a)",
+                 ["path", "input", "ms", "x faster than (a)"], rows)
+
+
+def startup(root: Path) -> str:
+    photo = root / "DRIMDB" / "Good" / "drimdb_good (1).jpg"
+    rows = []
+    for backend in backends():
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "riqa_desktop.cli", "assess", str(photo), "--no-store",
+                        "--device", "cpu", "--backend", backend], capture_output=True, cwd=REPO, env=_env(), check=True)
+        rows.append([backend, (time.perf_counter() - t) * 1000])
+    return table("Cold start of `riqa assess` to the first verdict, ms", ["backend", "ms"], rows)
+
+
+def _env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-root", default=os.environ.get("RIQA_DATA", str(REPO.parent / "shared" / "data")))
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--batch-size", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", nargs="*", choices=["latency", "batch", "reference", "startup"])
+    args = ap.parse_args()
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    root = Path(args.data_root)
+    sections = args.only or ["latency", "batch", "reference", "startup"]
+    import platform
+
+    print(f"# riqa_desktop benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"{args.threads} threads, torch {torch.__version__}, backends {', '.join(backends())}")
+    for name in sections:
+        print({"latency": lambda: latency(root, args.repeats), "batch": lambda: batch(root, args.batch_size),
+               "reference": lambda: reference(args.repeats), "startup": lambda: startup(root)}[name](), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
