@@ -304,6 +304,22 @@ def test_restart_skips_what_the_store_holds(tmp_path, png_bytes):
     assert sorted(p.name for p in c.ready) == ["1.png", "2.png"]
 
 
+def test_modified_since_ignores_older_photos(tmp_path, png_bytes):
+    old = tmp_path / "last_year.png"
+    old.write_bytes(_unique_png(png_bytes, 1))
+    os.utime(old, (time.time() - 86400 * 365,) * 2)
+    (tmp_path / "today.png").write_bytes(_unique_png(png_bytes, 2))
+    c = Collector()
+    w = c.watcher(tmp_path, modified_since=time.time() - 3600)
+    w.start()
+    try:
+        assert c.wait(lambda: c.ready)
+        time.sleep(1.0)
+    finally:
+        w.stop()
+    assert [p.name for p in c.ready] == ["today.png"]
+
+
 def test_sigkill_mid_batch_then_resume(models_dir, retina_rgb, tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()

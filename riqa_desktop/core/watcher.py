@@ -95,7 +95,8 @@ class FolderWatcher:
 
     The same bytes under a second name (a photo copied twice) are handed over
     once; `known(sha256)` (e.g. `ResultsStore.seen`) lets a restart skip photos
-    assessed in an earlier session. Callbacks run on the watcher's own thread:
+    assessed in an earlier session; `modified_since` (a timestamp, e.g. the
+    clinic day's midnight) ignores the older photos a camera folder keeps. Callbacks run on the watcher's own thread:
     hand work off quickly.
     """
 
@@ -103,7 +104,8 @@ class FolderWatcher:
                  on_problem: Callable[[Path, str], None] | None = None,
                  on_status: Callable[[str], None] | None = None, polling: bool | None = None,
                  rescan_s: float = 5.0, stable_s: float = 1.0, incomplete_timeout_s: float = 120.0,
-                 include_existing: bool = True, known: Callable[[str], bool] | None = None):
+                 include_existing: bool = True, known: Callable[[str], bool] | None = None,
+                 modified_since: float | None = None):
         self.root = Path(root)
         self.on_ready, self.on_problem, self.on_status = on_ready, on_problem, on_status
         self.polling = is_network_path(self.root) if polling is None else polling
@@ -117,6 +119,7 @@ class FolderWatcher:
         self._last_scan = 0.0
         self._include_existing = include_existing
         self._known = known
+        self._since = modified_since
         self._hashes: set[str] = set()
         self.status = "stopped"
 
@@ -154,6 +157,9 @@ class FolderWatcher:
         now = time.monotonic()
         with self._lock:
             if self._done.get(p) == st:
+                return
+            if self._since is not None and st[1] < self._since:
+                self._done[p] = st
                 return
             cur = self._pending.get(p)
             if cur is None or (cur.size, cur.mtime) != st:

@@ -1,0 +1,7 @@
+"""`python -m riqa_desktop` starts the desktop app."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())

@@ -1,0 +1,55 @@
+"""`riqa-desktop`: the window appears first; torch and the models load afterwards, on a worker thread.
+
+riqa-desktop [--watch DIR] [--data-dir DIR] [--device auto|cpu|cuda] [PATH ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="riqa-desktop", description="Recapture assistant for fundus photography.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="photos to assess, or a folder to review")
+    p.add_argument("--watch", metavar="DIR", help="watch this camera export folder from the start")
+    p.add_argument("--data-dir", metavar="DIR", help="where the results store lives (default: per user)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run (default: setting)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()  # first: bundled builds re-enter main in worker processes
+    args = build_parser().parse_args(argv)
+
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .ui import settings as prefs_io
+
+    QCoreApplication.setOrganizationName(prefs_io.ORG)
+    QCoreApplication.setApplicationName(prefs_io.APP)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
+
+    from PySide6.QtCore import QSettings
+
+    from .ui.main_window import MainWindow
+
+    window = MainWindow(QSettings(), device=args.device, data_dir=args.data_dir)
+    window.show()
+
+    def after_show():
+        window.start()
+        if args.watch:
+            window.start_watching(args.watch)
+        if args.paths:
+            window.open_paths(args.paths)
+
+    QTimer.singleShot(0, after_show)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""What the app adds after the analyzer: the clinic's grade thresholds, advice, re-shot comparison.
+
+Runs on the analysis thread (Qt-free). Thresholds come before advice so the
+advice always matches the verdict the photographer sees.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..core.assessment import Assessment
+
+log = logging.getLogger(__name__)
+
+
+def apply_thresholds(a: Assessment, reject_min: float, good_min: float) -> None:
+    """Make the model's grade stricter, never looser: Reject from `reject_min`, Good only from `good_min`.
+
+    The defaults (0.5, 0.0) keep the model's own choice; probabilities are
+    those of the three grades given that the photo is a fundus photo.
+    """
+    if not a.ok or a.grade in (None, "not_fundus"):
+        return
+    norm = sum(a.grade_probs.get(k, 0.0) for k in ("good", "usable", "reject")) or 1.0
+    g = {k: a.grade_probs.get(k, 0.0) / norm for k in ("good", "usable", "reject")}
+    if g["reject"] >= reject_min:
+        a.grade = "reject"
+    if a.grade == "good" and g["good"] < good_min:
+        a.grade = "usable"
+    a.confidence = g[a.grade]
+
+
+class PostProcessor:
+    """Thresholds, then advice (core.advice), then the re-shot comparison (core.reshoot)."""
+
+    def __init__(self, reject_min: float = 0.5, good_min: float = 0.0):
+        self.reject_min, self.good_min = reject_min, good_min
+        try:
+            from ..core.advice import advise
+        except ModuleNotFoundError:
+            log.warning("advice engine not available: photos get a verdict without advice")
+            advise = None
+        try:
+            from ..core.reshoot import ReshootTracker
+        except ModuleNotFoundError:
+            log.warning("re-shot tracker not available: re-shots are grouped without a comparison")
+            ReshootTracker = None
+        self._advise = advise
+        self._tracker = ReshootTracker() if ReshootTracker else None
+
+    def __call__(self, a: Assessment) -> Assessment:
+        apply_thresholds(a, self.reject_min, self.good_min)
+        if a.ok and self._advise is not None:
+            a.advice = self._advise(a)
+        if a.ok and self._tracker is not None:
+            a.comparison = self._tracker.update(a)
+        return a
