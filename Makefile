@@ -21,3 +21,23 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+
+# The double-click app (PyInstaller, one folder): lean = ONNX Runtime, no torch.
+LEAN := .venv-lean
+$(LEAN)/.installed: requirements-lean.txt pyproject.toml
+	test -x $(LEAN)/bin/python || $(PY) -m venv $(LEAN)
+	$(LEAN)/bin/python -m pip install -q --upgrade pip
+	$(LEAN)/bin/python -m pip install -q -r requirements-lean.txt
+	$(LEAN)/bin/python -m pip install -q --no-deps -e .
+	touch $(LEAN)/.installed
+
+.PHONY: app app-full app-test
+app: $(LEAN)/.installed
+	RIQA_BUILD=lean $(LEAN)/bin/pyinstaller build_app.spec --noconfirm --distpath dist/lean --workpath build/lean
+
+app-full: $(STAMP)
+	$(BIN)/python -m pip install -q "pyinstaller>=6.10"
+	RIQA_BUILD=full $(BIN)/pyinstaller build_app.spec --noconfirm --distpath dist/full --workpath build/full
+
+app-test: app
+	QT_QPA_PLATFORM=offscreen dist/lean/riqa-desktop/riqa-desktop --self-test

@@ -16,12 +16,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", metavar="DIR", help="watch this camera export folder from the start")
     p.add_argument("--data-dir", metavar="DIR", help="where the results store lives (default: per user)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run (default: setting)")
+    p.add_argument("--try-it", action="store_true", help="open the bundled sample photos (also on first run)")
+    p.add_argument("--self-test", action="store_true",
+                   help="assess the bundled samples offscreen, check them, exit 0 (passed) or 1 (failed)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # first: bundled builds re-enter main in worker processes
     args = build_parser().parse_args(argv)
+    if args.self_test:
+        from .selftest import run
+
+        return run()
 
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtWidgets import QApplication
@@ -37,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from .ui.main_window import MainWindow
 
-    window = MainWindow(QSettings(), device=args.device, data_dir=args.data_dir)
+    settings = QSettings()
+    window = MainWindow(settings, device=args.device, data_dir=args.data_dir)
     window.show()
+    first_run = not settings.value("tried_samples", False, type=bool)
 
     def after_show():
         window.start()
@@ -46,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
             window.start_watching(args.watch)
         if args.paths:
             window.open_paths(args.paths)
+        elif args.try_it or (first_run and not args.watch):
+            window.try_samples()
+            settings.setValue("tried_samples", True)
 
     QTimer.singleShot(0, after_show)
     return app.exec()

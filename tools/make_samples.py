@@ -4,7 +4,9 @@ scikit-image's retina photo (CC0) and three HRF photos (CC BY 4.0, Budai et al.
 2013) downscaled to 1200 px wide; plus two derivatives of HRF photos with a
 synthetic defect (labelled as modified), so the "try it" mode shows what the
 app says about a photo that needs a re-shoot. Run once:
-`python tools/make_samples.py --data-root ../shared/data`.
+`python tools/make_samples.py --data-root ../shared/data`; after the shipped
+models change, `python tools/make_samples.py --expected-only` rewrites the
+self-test's reference results (`expected.json`).
 """
 
 from __future__ import annotations
@@ -56,10 +58,39 @@ def _save(name: str, rgb: np.ndarray) -> None:
     cv2.imwrite(str(OUT / name), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
 
 
+def write_expected(tolerance: float = 0.05) -> Path:
+    """Record what the shipped models say about each sample: the self-test's reference.
+
+    The tolerance covers the torch/ONNX Runtime difference (measured far smaller,
+    see the cards' `onnx.parity_with_torch`) and decoder differences between builds.
+    """
+    import json
+
+    from riqa_desktop.core.analyzer import Analyzer
+    from riqa_desktop.resources import models_dir
+
+    an = Analyzer(device="cpu", backend="torch")
+    photos = {}
+    for p in sorted(OUT.glob("*.jpg")):
+        (a,) = an.assess_path(p)
+        photos[p.name] = {"grade": a.grade, "grade_probs": {k: round(v, 4) for k, v in a.grade_probs.items()},
+                          "quality_score": round(a.quality_score, 4),
+                          "advice": [f"{x.title}: {x.action}" for x in a.advice]}
+    models = {n: json.loads((models_dir() / f"{n}.json").read_text())["sha256"]
+              for n in ("quality_multitask", "efiqa_adapter")}
+    out = OUT / "expected.json"
+    out.write_text(json.dumps({"tolerance": tolerance, "models": models, "photos": photos}, indent=2) + "\n")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data-root", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    ap.add_argument("--expected-only", action="store_true", help="only (re)write expected.json from the shipped models")
     args = ap.parse_args()
+    if args.expected_only:
+        print(f"wrote {write_expected()}")
+        return 0
     from skimage import data
 
     OUT.mkdir(parents=True, exist_ok=True)

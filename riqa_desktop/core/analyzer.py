@@ -33,10 +33,15 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def make_backend(models_dir=None, device: str = "auto", backend: str = "auto", models: dict | None = None):
+def make_backend(models_dir=None, device: str = "auto", backend: str = "auto", models: dict | None = None,
+                 threads: int | None = None):
     """torch (CPU/CUDA) when installed, else ONNX Runtime (the lean build); `models` = in-memory torch models."""
     from ..models.torch_backend import TorchBackend
 
+    if threads and torch_available():
+        import torch
+
+        torch.set_num_threads(threads)
     if models is not None:
         return TorchBackend(models["quality"], models["map"], device)
     if backend == "onnx" or (backend == "auto" and not torch_available()):
@@ -44,7 +49,7 @@ def make_backend(models_dir=None, device: str = "auto", backend: str = "auto", m
 
         if device == "cuda":
             raise errors.RiqaError("the ONNX Runtime backend runs on the CPU only")
-        return OnnxBackend.from_dir(models_dir)
+        return OnnxBackend.from_dir(models_dir, threads=threads)
     if backend not in ("auto", "torch"):
         raise errors.RiqaError(f"unknown backend '{backend}' (auto, torch or onnx)")
     return TorchBackend.from_dir(models_dir, device)
@@ -102,8 +107,8 @@ class Analyzer:
 
     def __init__(self, models_dir: str | Path | None = None, device: str = "auto",
                  models: dict | None = None, advise: bool = True, thumbnail_side: int = 256,
-                 backend: str = "auto"):
-        self.backend = make_backend(models_dir, device, backend, models)
+                 backend: str = "auto", threads: int | None = None):
+        self.backend = make_backend(models_dir, device, backend, models, threads)
         self.quality_card, self.map_card = self.backend.quality_card, self.backend.map_card
         self.q_size = int(self.quality_card["input_size"])
         self.m_size = int(self.map_card["input_size"])
@@ -111,6 +116,8 @@ class Analyzer:
                             int(self.map_card.get("min_side", 0) or 0), self.q_size, self.m_size, MEASURE_SIZE)
         self.advise = advise
         self.thumbnail_side = thumbnail_side
+        self.models_dir = models_dir
+        self._vessel_models = None
 
     @property
     def device(self) -> str:
@@ -190,6 +197,40 @@ class Analyzer:
         if self.advise:
             self._advise(results)
         return results
+
+    # -- explanations, on request (never on the hot path; torch backend only) --------
+    def explain(self, path: str | Path, head: str = "grade", frame: int = 0) -> QualityMap:
+        """Grad-CAM of one head of the quality model, as a map over the photo."""
+        from ..models.gradcam import gradcam
+
+        prep = self._prepare_frame(path, frame, self.q_size)
+        import torch
+
+        x = torch.from_numpy(normalize_batch([prep.squares[self.q_size]])).to(self.device)
+        return QualityMap(grid=gradcam(self._torch_model("quality"), x, head).astype(np.float32),
+                          geometry=prep.geometry)
+
+    def missing_vessels(self, path: str | Path, frame: int = 0) -> QualityMap:
+        """"Vessels expected here but not seen": the vessel segmenter and EFIQA's stage 1."""
+        from ..models.efiqa import missing_vessels_map
+        from ..models.registry import load_model
+
+        if self._vessel_models is None:
+            vessel, vcard = load_model("vessel_unet", self.models_dir)
+            vuad, _ = load_model("efiqa_vuad", self.models_dir)
+            self._vessel_models = (vessel, vuad, int(vcard["input_size"]))
+        vessel, vuad, size = self._vessel_models
+        prep = self._prepare_frame(path, frame, size)
+        return QualityMap(grid=missing_vessels_map(prep.squares[size], vessel, vuad), geometry=prep.geometry)
+
+    def _prepare_frame(self, path: str | Path, frame: int, size: int) -> Prepared:
+        img = read_file(path, min_side=max(self.min_side, size))[frame]
+        return prepare(img.rgb, (size,), scale=img.scale, orig_size=img.original_size)
+
+    def _torch_model(self, role: str):
+        if self.backend.name != "torch":
+            raise errors.RiqaError("explanations need the torch backend (not available in the lean build)")
+        return self.backend.quality if role == "quality" else self.backend.qmap
 
     # -- internals --------------------------------------------------------------
     def _run_models(self, preps: list[Prepared], targets: list[Assessment]) -> None:

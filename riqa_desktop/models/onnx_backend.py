@@ -17,7 +17,7 @@ from ..resources import models_dir as default_models_dir
 from .registry import sha256_file
 
 
-def load_onnx(name: str, models_dir=None):
+def load_onnx(name: str, models_dir=None, threads: int | None = None):
     d = Path(models_dir) if models_dir else default_models_dir()
     card_path, onnx_path = d / f"{name}.json", d / f"{name}.onnx"
     if not card_path.is_file() or not onnx_path.is_file():
@@ -32,6 +32,8 @@ def load_onnx(name: str, models_dir=None):
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    if threads:
+        opts.intra_op_num_threads = threads
     try:
         session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:
@@ -50,8 +52,8 @@ class OnnxBackend:
 
     @classmethod
     def from_dir(cls, models_dir=None, quality_name: str = "quality_multitask",
-                 map_name: str = "efiqa_adapter") -> "OnnxBackend":
-        return cls(load_onnx(quality_name, models_dir), load_onnx(map_name, models_dir))
+                 map_name: str = "efiqa_adapter", threads: int | None = None) -> "OnnxBackend":
+        return cls(load_onnx(quality_name, models_dir, threads), load_onnx(map_name, models_dir, threads))
 
     def quality_logits(self, x: np.ndarray) -> dict[str, np.ndarray]:
         outs = self._q.run(None, {self._q.get_inputs()[0].name: x})

@@ -35,12 +35,10 @@ OPEN_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.jp2 *.dcm *.dicom
 def default_analyzer_factory(device: str) -> Callable[[], object]:
     """Build the shipped-model Analyzer on the analysis thread, leaving one core to the GUI."""
     def build():
-        import torch
-
         from ..core.analyzer import Analyzer
 
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
-        return Analyzer(device=device, advise=False)  # advice comes after the clinic's thresholds
+        # advice comes after the clinic's thresholds
+        return Analyzer(device=device, advise=False, threads=max(1, (os.cpu_count() or 2) - 1))
     return build
 
 
@@ -65,6 +63,8 @@ class MainWindow(QMainWindow):
         self.batch_id: str | None = None
         self.device_in_use = ""
         self._shown: Assessment | None = None
+        self._display_size = (1, 1)
+        self._quality_overlay = None
         self._follow = "worklist"  # which list next/previous walks: "worklist" or "batch"
         # Batch results are shown in bunches, a few times a second: one repaint per bunch, not per photo.
         self._batch_inbox: list[Assessment] = []
@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
 
         m = self.menuBar().addMenu("&File")
         act("Open photos…", self.choose_files, "Ctrl+O", m)
+        act("Try it with sample photos", self.try_samples, None, m)
         act("Review a folder…", self.choose_batch_folder, "Ctrl+Shift+O", m)
         m.addSeparator()
         self.csv_action = act("Export batch as CSV…", self.choose_csv, "Ctrl+E", m)
@@ -165,6 +166,8 @@ class MainWindow(QMainWindow):
         a.progress.connect(self._on_progress)
         a.batch_done.connect(self._on_batch_done)
         a.store_failed.connect(lambda msg: self.statusBar().showMessage(msg))
+        a.explained.connect(self._explained)
+        self.photo.source_changed.connect(self._overlay_source_changed)
         self.watch.ready.connect(lambda p: self.analysis.assess([p]))
         self.watch.problem.connect(lambda p, why: self._on_result(Assessment.failed(p, why), CAPTURE))
         self.watch.status.connect(self._watch_status)
@@ -206,6 +209,12 @@ class MainWindow(QMainWindow):
             self.capture_split.restoreState(split)
 
     # -- opening photos ---------------------------------------------------------------
+    def try_samples(self) -> None:
+        """The bundled sample photos (CC0 / CC BY, see resources/samples): see the app work at once."""
+        from ..resources import samples_dir
+
+        self.open_paths(sorted(str(p) for p in samples_dir().glob("*.jpg")))
+
     def open_paths(self, paths: list[str]) -> None:
         """Files go to the capture view; a folder goes to batch review."""
         files = [p for p in paths if not os.path.isdir(p)]
@@ -392,7 +401,28 @@ class MainWindow(QMainWindow):
     def _display_ready(self, loaded) -> None:
         a, rgb, qmap = loaded
         if a is self._shown:  # ignore a slow decode of a photo the user has moved past
+            self._display_size = (rgb.shape[1], rgb.shape[0])
+            self._quality_overlay = qmap
             self.photo.set_photo(rgb, qmap)
+            self._overlay_source_changed(self.photo.overlay_source())
+
+    def _overlay_source_changed(self, kind: str) -> None:
+        """The quality map is at hand; explanations are computed on the analysis thread."""
+        if self._shown is None or not self._shown.ok:
+            return
+        if kind == "quality":
+            self.photo.set_overlay(self._quality_overlay)
+        else:
+            self.statusBar().showMessage("Computing the overlay…", 3000)
+            self.analysis.explain(self._shown, kind)
+
+    def _explained(self, a: Assessment, kind: str, result) -> None:
+        if a is not self._shown or kind != self.photo.overlay_source():
+            return  # the user has moved on
+        if isinstance(result, str):
+            self.statusBar().showMessage(f"Overlay not available: {result}", 8000)
+            return
+        self.photo.set_overlay(result.full_size(self._display_size))
 
     def step(self, delta: int) -> None:
         if self._follow == "batch" or self.tabs.currentIndex() == 1:

@@ -10,8 +10,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPixmap
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QSlider, QStackedLayout, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QStackedLayout,
+    QVBoxLayout,
+    QWidget,
+)
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -56,6 +64,15 @@ class PhotoView(QWidget):
 
     overlay_toggled = Signal(bool)
     opacity_changed = Signal(int)
+    source_changed = Signal(str)
+
+    # What the overlay shows: the EFIQA map (default) or an explanation computed on request.
+    SOURCES = [("Quality map", "quality", ("fine", "likely degraded")),
+               ("Grad-CAM: overall grade", "gradcam:grade", ("low", "high attention")),
+               ("Grad-CAM: illumination", "gradcam:illumination", ("low", "high attention")),
+               ("Grad-CAM: clarity", "gradcam:clarity", ("low", "high attention")),
+               ("Grad-CAM: contrast", "gradcam:contrast", ("low", "high attention")),
+               ("Expected vessels missing", "vessels", ("seen", "missing"))]
 
     def __init__(self, colormap: str = "cividis", opacity: int = 70, parent: QWidget | None = None):
         super().__init__(parent)
@@ -77,7 +94,7 @@ class PhotoView(QWidget):
         self.message.setTextFormat(Qt.TextFormat.RichText)
         self.message.setMargin(40)
 
-        self.toggle = QCheckBox("Quality map  (M)")
+        self.toggle = QCheckBox("Overlay  (M)")
         self.toggle.setChecked(True)
         self.toggle.toggled.connect(self.set_overlay_visible)
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -88,16 +105,24 @@ class PhotoView(QWidget):
         self.slider.setToolTip("How strongly the map tints likely-degraded areas")
         self.slider.valueChanged.connect(self.set_opacity)
         self.legend = _Legend()
+        self.source = QComboBox()
+        for label, key, _ in self.SOURCES:
+            self.source.addItem(label, key)
+        self.source.setAccessibleName("What the overlay shows")
+        self.source.setToolTip("The quality map, or an explanation computed on request (a second or two)")
+        self.source.currentIndexChanged.connect(self._source_changed)
+        self.legend_lo, self.legend_hi = QLabel("fine"), QLabel("likely degraded")
         controls = QHBoxLayout()
         controls.setContentsMargins(8, 4, 8, 4)
         controls.addWidget(self.toggle)
+        controls.addWidget(self.source)
         controls.addSpacing(12)
         controls.addWidget(QLabel("Opacity"))
         controls.addWidget(self.slider)
         controls.addStretch(1)
-        controls.addWidget(QLabel("fine"))
+        controls.addWidget(self.legend_lo)
         controls.addWidget(self.legend)
-        controls.addWidget(QLabel("likely degraded"))
+        controls.addWidget(self.legend_hi)
 
         self.stack = QStackedLayout()
         self.stack.addWidget(self.message)
@@ -130,6 +155,23 @@ class PhotoView(QWidget):
 
     def fit(self) -> None:
         self.viewbox.autoRange(padding=0.01)
+
+    def overlay_source(self) -> str:
+        return self.source.currentData()
+
+    def set_overlay(self, values: np.ndarray | None) -> None:
+        """Replace what the overlay shows (values in [0, 1] at the photo's size)."""
+        if values is None:
+            self.map.clear()
+        else:
+            self.map.setImage(values, levels=(0.0, 1.0), autoLevels=False)
+        self.map.setVisible(self.toggle.isChecked() and values is not None)
+
+    def _source_changed(self, index: int) -> None:
+        _, key, (lo, hi) = self.SOURCES[index]
+        self.legend_lo.setText(lo)
+        self.legend_hi.setText(hi)
+        self.source_changed.emit(key)
 
     # -- overlay controls ---------------------------------------------------------
     def set_overlay_visible(self, visible: bool) -> None:

@@ -33,6 +33,7 @@ class _Job:
     paths: list[Path] = field(default_factory=list)
     folder: Path | None = None  # a batch over a folder: listed on the worker
     cancel: threading.Event = field(default_factory=threading.Event)
+    explain: tuple | None = None  # (assessment, kind): an overlay computed on request
 
 
 class AnalysisThread(QThread):
@@ -46,6 +47,7 @@ class AnalysisThread(QThread):
         progress(batch_id, done, total): after each photo of a batch.
         batch_done(batch_id, cancelled).
         store_failed(message): the results store could not be opened (assessments go on).
+        explained(assessment, kind, map_or_reason): an explanation overlay (QualityMap) or why not (str).
     """
 
     ready = Signal(str, dict)
@@ -54,6 +56,7 @@ class AnalysisThread(QThread):
     progress = Signal(str, int, int)
     batch_done = Signal(str, bool)
     store_failed = Signal(str)
+    explained = Signal(object, str, object)
 
     def __init__(self, analyzer_factory: Callable[[], object], data_dir: str | Path | None,
                  post: PostProcessor, parent: QObject | None = None):
@@ -78,6 +81,10 @@ class AnalysisThread(QThread):
         self._batches[batch_id] = job
         self._jobs.put(job)
         return batch_id
+
+    def explain(self, a: Assessment, kind: str) -> None:
+        """Queue "gradcam:<head>" or "vessels" for the photo of `a`; answered by `explained`."""
+        self._jobs.put(_Job(CAPTURE, explain=(a, kind)))
 
     def cancel(self, batch_id: str) -> None:
         job = self._batches.get(batch_id)
@@ -114,6 +121,9 @@ class AnalysisThread(QThread):
             return None
 
     def _run_job(self, job: _Job, store) -> None:
+        if job.explain is not None:
+            self._explain(*job.explain)
+            return
         paths = job.paths
         if job.folder is not None:
             from ..core.batch import list_photos
@@ -136,6 +146,20 @@ class AnalysisThread(QThread):
         if batch:
             self._batches.pop(batch, None)
             self.batch_done.emit(batch, job.cancel.is_set())
+
+    def _explain(self, a: Assessment, kind: str) -> None:
+        if self.analyzer is None:
+            self.explained.emit(a, kind, f"models not loaded: {self.load_error}")
+            return
+        try:
+            if kind == "vessels":
+                result = self.analyzer.missing_vessels(a.path, a.frame_index)
+            else:
+                result = self.analyzer.explain(a.path, kind.split(":", 1)[1], a.frame_index)
+        except Exception as exc:  # an explanation is optional: say why, never crash
+            log.warning("explanation %s failed: %s", kind, type(exc).__name__)
+            result = str(exc) or type(exc).__name__
+        self.explained.emit(a, kind, result)
 
     def _assess(self, p: Path) -> list[Assessment]:
         if self.analyzer is None:

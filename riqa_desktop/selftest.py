@@ -1,0 +1,91 @@
+"""`riqa-desktop --self-test`: does this installation (or built app) work?
+
+Opens the main window offscreen (timing start-up), assesses every bundled
+sample photo with the shipped models, and checks each result against
+`resources/samples/expected.json`: the same model files (sha256 from their
+cards), the same grade, probabilities and quality score within the stated
+tolerance. Prints one line per check and exits 0, or 1 with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from .resources import models_dir, samples_dir
+
+
+def _check_models(expected: dict) -> list[str]:
+    problems = []
+    for name, sha in expected.get("models", {}).items():
+        card_path = models_dir() / f"{name}.json"
+        if not card_path.is_file():
+            problems.append(f"model card {card_path.name} missing")
+            continue
+        if json.loads(card_path.read_text()).get("sha256") != sha:
+            problems.append(f"model '{name}' is not the one the samples were checked with")
+    return problems
+
+
+def check_samples(backend: str = "auto") -> tuple[list[str], list[str]]:
+    """(report lines, problems) for the bundled samples."""
+    from .core.analyzer import Analyzer
+
+    expected = json.loads((samples_dir() / "expected.json").read_text())
+    tol = float(expected.get("tolerance", 0.05))
+    problems = _check_models(expected)
+    t = time.perf_counter()
+    analyzer = Analyzer(device="cpu", backend=backend)
+    lines = [f"models loaded ({analyzer.backend.name}) in {(time.perf_counter() - t) * 1000:.0f} ms"]
+    for name, want in expected["photos"].items():
+        (a,) = analyzer.assess_path(samples_dir() / name)
+        if not a.ok:
+            problems.append(f"{name}: unreadable ({a.error})")
+            continue
+        worst = max([abs(a.grade_probs.get(k, 0.0) - v) for k, v in want["grade_probs"].items()]
+                    + [abs((a.quality_score or 0.0) - want["quality_score"])])
+        ok = a.grade == want["grade"] and worst <= tol
+        lines.append(f"{'ok ' if ok else 'BAD'} {name}: {a.grade} (expected {want['grade']}), "
+                     f"largest difference {worst:.4f}, {a.timings_ms.get('total', 0):.0f} ms")
+        if not ok:
+            problems.append(f"{name}: got {a.grade}, expected {want['grade']} (difference {worst:.3f} > {tol})")
+    return lines, problems
+
+
+def window_startup_ms() -> float:
+    """Time to a shown main window (offscreen), the part of start-up a photographer waits for."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import tempfile
+
+    t = time.perf_counter()
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from .ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as d:
+        settings = QSettings(os.path.join(d, "selftest.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings, analyzer_factory=lambda: None, data_dir=d)
+        window.show()
+        app.processEvents()
+        ms = (time.perf_counter() - t) * 1000
+        window.close()
+    return ms
+
+
+def run(backend: str = "auto") -> int:
+    try:
+        ms = window_startup_ms()
+        print(f"window shown in {ms:.0f} ms")
+        lines, problems = check_samples(backend)
+    except Exception as exc:  # the self-test reports every failure as its reason
+        print(f"self-test FAILED: {type(exc).__name__}: {exc}")
+        return 1
+    print("\n".join(lines))
+    if problems:
+        print("self-test FAILED: " + "; ".join(problems))
+        return 1
+    print("self-test passed")
+    return 0
