@@ -6,6 +6,7 @@ Sections (each can be skipped):
   reference  model-only time of (a) EFIQA's reference runtime, ViT-L/16 at 224 + linear patch head
              (random weights: speed only), (b) the paper's ResNet-18 multi-task model, (c) ours
   startup    a fresh `riqa assess` process: import + model load + first verdict
+  gui        the desktop app offscreen: window shown, first verdict, longest GUI-thread stall in a batch
 Threads: torch and ONNX Runtime use `--threads` (default 2, the target machine's cores).
 """
 
@@ -138,6 +139,18 @@ def startup(root: Path) -> str:
     return table("Cold start of `riqa assess` to the first verdict, ms", ["backend", "ms"], rows)
 
 
+def gui(root: Path, n: int) -> str:
+    out = subprocess.run([sys.executable, "-m", "bench.gui", str(n), str(root)], capture_output=True, text=True,
+                         cwd=REPO, env=_env(), check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return table("Desktop app (offscreen, torch backend)", ["measure", "value"], [
+        ["process start -> window shown, ms", r["window_ms"]],
+        ["process start -> first verdict, ms", r["first_verdict_ms"]],
+        [f"batch review of {r['batch_photos']} photos, s", r["batch_s"]],
+        ["longest GUI-thread stall during the batch, ms", r["max_stall_ms"]],
+        ["99th percentile stall, ms", r["p99_stall_ms"]]])
+
+
 def _env() -> dict:
     return {**os.environ, "PYTHONPATH": str(REPO)}
 
@@ -149,21 +162,22 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", nargs="*", choices=["latency", "batch", "reference", "startup"])
+    ap.add_argument("--only", nargs="*", choices=["latency", "batch", "reference", "startup", "gui"])
     args = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     import torch
 
     torch.set_num_threads(args.threads)
     root = Path(args.data_root)
-    sections = args.only or ["latency", "batch", "reference", "startup"]
+    sections = args.only or ["latency", "batch", "reference", "startup", "gui"]
     import platform
 
     print(f"# riqa_desktop benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{args.threads} threads, torch {torch.__version__}, backends {', '.join(backends())}")
     for name in sections:
         print({"latency": lambda: latency(root, args.repeats), "batch": lambda: batch(root, args.batch_size),
-               "reference": lambda: reference(args.repeats), "startup": lambda: startup(root)}[name](), flush=True)
+               "reference": lambda: reference(args.repeats), "startup": lambda: startup(root),
+               "gui": lambda: gui(root, args.batch_size)}[name](), flush=True)
     return 0
 
 

@@ -43,7 +43,8 @@ def export_one(name: str, models_dir: Path, inputs_for) -> dict:
     import onnxruntime as ort
     import torch
 
-    from riqa_desktop.models.registry import load_model, sha256_file
+    from riqa_desktop.core.loading import sha256_file
+    from riqa_desktop.models.registry import load_model
 
     model, card = load_model(name, models_dir)
     size = int(card["input_size"])

@@ -8,7 +8,7 @@ of `assess_path`: it becomes an Assessment with `ok=False` and a one-line reason
 
 from __future__ import annotations
 
-import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +18,7 @@ import numpy as np
 from . import errors
 from .assessment import ATTRIBUTES, GRADES, Assessment, AttributeResult, QualityMap
 from .gate import fundus_gate
-from .loading import LoadedImage, read_file
+from .loading import LoadedImage, read_file, sha256_file
 from .measure import measure_regions
 from .preprocess import Prepared, normalize_batch, prepare
 
@@ -53,16 +53,6 @@ def make_backend(models_dir=None, device: str = "auto", backend: str = "auto", m
     if backend not in ("auto", "torch"):
         raise errors.RiqaError(f"unknown backend '{backend}' (auto, torch or onnx)")
     return TorchBackend.from_dir(models_dir, device)
-
-
-def file_digest(path: str | Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
 
 
 def _sigmoid(x):
@@ -141,7 +131,7 @@ class Analyzer:
         path = str(path)
         try:
             frames = read_file(path, min_side=self.min_side)
-            digest, size = file_digest(path)
+            digest, size = sha256_file(path), os.path.getsize(path)
         except errors.InputError as exc:
             return Loaded(path, error=str(exc))
         except MemoryError:

@@ -7,6 +7,7 @@ a one-line reason. Camera files are only ever opened for reading.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -70,6 +71,15 @@ def display_path(path: str | os.PathLike) -> str:
     to the same text.
     """
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, read in 1 MB chunks (photos, weights, exports)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def sniff(head: bytes) -> str:

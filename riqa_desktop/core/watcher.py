@@ -11,7 +11,6 @@ completes is reported after `incomplete_timeout_s`. Files are only read.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from .batch import SKIP_NAMES
-from .loading import sniff
+from .loading import sha256_file, sniff
 
 log = logging.getLogger(__name__)
 NETWORK_FS = {"cifs", "smb", "smbfs", "smb2", "nfs", "nfs4", "afpfs", "fuse.sshfs", "9p", "davfs"}
@@ -72,14 +71,6 @@ def is_complete(path: Path) -> bool:
         raise
     except Exception:
         return False
-
-
-def content_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -251,7 +242,7 @@ class FolderWatcher:
                 continue
             try:
                 complete = is_complete(p)
-                digest = content_hash(p) if complete else ""
+                digest = sha256_file(p) if complete else ""
             except PermissionError:
                 self._finish(p, st)
                 if self.on_problem:

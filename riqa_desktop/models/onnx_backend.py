@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.errors import ModelError, ModelMissingError, WeightsIntegrityError
 from ..resources import models_dir as default_models_dir
-from .registry import sha256_file
+from ..core.loading import sha256_file
 
 
 def load_onnx(name: str, models_dir=None, threads: int | None = None):

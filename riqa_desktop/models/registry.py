@@ -9,13 +9,13 @@ tensor is read; a mismatch is an error, never a silent fallback.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 from pathlib import Path
 from typing import Callable
 
 from ..core.errors import ModelError, ModelMissingError, WeightsIntegrityError
+from ..core.loading import sha256_file
 from ..resources import models_dir as default_models_dir
 
 _FAMILIES: dict[str, Callable] = {}
@@ -53,14 +53,6 @@ def build_model(family: str, **arch):
     if family not in _FAMILIES:
         raise ModelError(f"unknown model family '{family}' (known: {', '.join(sorted(_FAMILIES))})")
     return _FAMILIES[family](**arch)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def model_card(name: str, models_dir: Path | str | None = None) -> dict:
