@@ -69,7 +69,7 @@ def _disc_photo(h=600, w=800, r=260, cx=400, cy=300, bg=0, level=120):
     return img
 
 
-@pytest.mark.parametrize("case", ["plain", "grey_border", "dark", "bright", "cut", "notch", "text"])
+@pytest.mark.parametrize("case", ["plain", "grey_border", "dark", "bright", "cut", "notch", "text", "lid_shadow"])
 def test_synthetic_frames(case):
     kw = {"grey_border": {"bg": 60, "level": 160}, "dark": {"level": 18}, "bright": {"level": 250},
           "cut": {"r": 360}}.get(case, {})
@@ -78,6 +78,9 @@ def test_synthetic_frames(case):
         cv2.rectangle(img, (390, 30), (410, 60), (0, 0, 0), -1)
     if case == "text":
         cv2.putText(img, "12/05/2009 10:41", (600, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 0), 2)
+    if case == "lid_shadow":  # the upper 40 % of the field nearly black, as under a drooping lid
+        top = img[:250]
+        top[top.max(axis=2) > 0] = (16, 8, 3)
     fov = detect_fov(img)
     r = kw.get("r", 260)
     assert fov.found

@@ -6,7 +6,9 @@ Method (measured on every shared photo by tests/test_fov.py):
    clearly brighter than it (an adaptive threshold, so grey borders and very dark
    photos work).
 3. Keep the largest connected component (drops burned-in text such as
-   DRIMDB's green timestamp, and specks), fill its holes.
+   DRIMDB's green timestamp, and specks), then let it grow (hysteresis) into
+   connected pixels just above the background's noise, so a lid shadow or a
+   dark crescent stays inside the field; fill its holes.
 4. Fit a circle (least squares, with outlier rejection) to the component's
    boundary points that are not on the image border (cut circles: the flat top
    and bottom are skipped) and not on a straight horizontal cut.
@@ -63,29 +65,37 @@ def detect_fov(rgb: np.ndarray) -> FieldOfView:
     return fov.scaled(1.0 / f, w, h)
 
 
-def _threshold(v: np.ndarray) -> float:
+def _thresholds(v: np.ndarray) -> tuple[float, float]:
+    """(strong, weak): the strong level finds the field; the weak one lets it grow into dark parts."""
     sh, sw = v.shape
     c = max(4, min(sh, sw) // 20)
     corners = np.concatenate([v[:c, :c].ravel(), v[:c, -c:].ravel(), v[-c:, :c].ravel(), v[-c:, -c:].ravel()])
     bg = float(np.median(corners))
+    noise = float(np.percentile(corners, 95)) - bg
     hi = float(np.percentile(v, 90))
-    # Between background and the bright part; at least a few grey levels above the background.
-    return bg + max(4.0, 0.1 * (hi - bg))
+    strong = bg + max(4.0, 0.1 * (hi - bg))
+    weak = min(strong, bg + max(10.0, 3.0 * noise + 4.0))
+    return strong, weak
 
 
 def _detect_small(small: np.ndarray) -> FieldOfView:
     sh, sw = small.shape[:2]
     v = cv2.GaussianBlur(small.max(axis=2), (5, 5), 0).astype(np.float32)
     whole = FieldOfView(sw / 2, sh / 2, float(np.hypot(sw, sh) / 2), sw, sh, found=False)
-    mask = (v > _threshold(v)).astype(np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    strong, weak = _thresholds(v)
+    mask = cv2.morphologyEx((v > strong).astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return whole
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     if stats[best, cv2.CC_STAT_AREA] < 0.05 * sh * sw:
         return whole
-    comp = (labels == best).astype(np.uint8)
+    # Hysteresis: grow into connected, darker parts of the field (lid shadows, dark crescents).
+    low = cv2.morphologyEx((v > weak).astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    _, low_labels = cv2.connectedComponents(low, connectivity=8)
+    grown = np.unique(low_labels[labels == best])
+    grown = grown[grown > 0]
+    comp = np.isin(low_labels, grown).astype(np.uint8) if len(grown) else (labels == best).astype(np.uint8)
     contours, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     hull = cv2.convexHull(max(contours, key=cv2.contourArea))
     filled = np.zeros_like(comp)
