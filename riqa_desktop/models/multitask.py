@@ -1,0 +1,76 @@
+"""Family "multitask": one backbone, five small heads (method A, Telesco et al., arXiv 2511.13353).
+
+`forward(x)` takes (N, 3, S, S) ImageNet-normalised FOV squares and returns
+logits: "grade" (N, 3) in order Good, Usable, Reject; "not_fundus" (N,);
+"illumination", "clarity", "contrast" (N,), each the logit of P(bad).
+`build(**arch)` always starts from random weights (the card's "architecture"
+rebuilds it offline); ImageNet initialisation happens in training only.
+
+Burned-in camera text (DRIMDB's green timestamp) lies *inside* the FOV circle
+of frame-filling photos, so the circular mask of `prepare` does not remove it.
+`features()` therefore first replaces saturated pure-green pixels (no fundus
+tissue is green-dominant: measured 1 flagged pixel outside the stamp over all
+276 shared photos) by the mean of their unflagged neighbours, so the network
+never sees the text, in training and in the app alike.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbones import create_backbone
+from .registry import register_family
+
+GRADES = ("good", "usable", "reject")
+DETAILS = ("illumination", "clarity", "contrast")
+HEADS = {"grade": len(GRADES), "not_fundus": 1, **{d: 1 for d in DETAILS}}
+_MEAN = torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1)
+_STD = torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1)
+
+
+def suppress_green_text(x: torch.Tensor) -> torch.Tensor:
+    """Fill pixels with G > 90/255 and G > 1.5 R and G > 1.5 B (dilated 5x5) from their lit neighbours.
+
+    Only lit neighbours count, so the black frame padding next to the stamp does not smear in.
+    """
+    rgb = x * _STD.to(x) + _MEAN.to(x)
+    r, g, b = rgb[:, 0:1], rgb[:, 1:2], rgb[:, 2:3]
+    flag = ((g > 90 / 255) & (g > 1.5 * r) & (g > 1.5 * b)).to(x.dtype)
+    if not bool(flag.any()):
+        return x
+    lit = (rgb.sum(1, keepdim=True) > 0.02).to(x.dtype)
+    flag = F.max_pool2d(flag, 5, stride=1, padding=2) * lit
+    keep = (1 - flag) * lit
+    num = F.avg_pool2d(x * keep, 15, stride=1, padding=7)
+    den = F.avg_pool2d(keep, 15, stride=1, padding=7).clamp(min=1e-3)
+    return x * (1 - flag) + flag * num / den
+
+
+class MultiTaskQuality(nn.Module):
+    def __init__(self, backbone: str = "efficientnet_lite0", dropout: float = 0.2, mask_text: bool = True,
+                 backbone_module: nn.Module | None = None):
+        super().__init__()
+        self.mask_text = mask_text
+        self.backbone = backbone_module if backbone_module is not None else create_backbone(backbone, num_classes=0)
+        nf = self.backbone.num_features
+        self.dropout = nn.Dropout(dropout)
+        self.heads = nn.ModuleDict({k: nn.Linear(nf, n) for k, n in HEADS.items()})
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Last convolutional feature map (N, C, h, w): what Grad-CAM explains."""
+        return self.backbone.forward_features(suppress_green_text(x) if self.mask_text else x)
+
+    def head_outputs(self, fmap: torch.Tensor) -> dict[str, torch.Tensor]:
+        pooled = self.dropout(self.backbone.forward_head(fmap, pre_logits=True))
+        out = {k: h(pooled) for k, h in self.heads.items()}
+        return {k: (v if k == "grade" else v.squeeze(1)) for k, v in out.items()}
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.head_outputs(self.features(x))
+
+
+@register_family("multitask")
+def build(backbone: str = "efficientnet_lite0", dropout: float = 0.2, mask_text: bool = True) -> MultiTaskQuality:
+    return MultiTaskQuality(backbone=backbone, dropout=dropout, mask_text=mask_text)
