@@ -91,7 +91,7 @@ def test_blank_frame_is_not_found():
     assert not detect_fov(np.zeros((400, 600, 3), np.uint8)).found
 
 
-def test_square_crop_masks_the_timestamp():
+def test_square_crop_masks_text_in_the_corners():
     img = _disc_photo(r=330)  # circle wider than the frame height, like DRIMDB
     cv2.putText(img, "03/09/2008", (640, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 255, 0), 2)
     fov = detect_fov(img)

@@ -53,8 +53,9 @@ class Geometry:
 def square_crop(rgb: np.ndarray, fov: FieldOfView, size: int, mask_outside: bool = True) -> np.ndarray:
     """The FOV's bounding square of `rgb` (padded with black), resized to size x size.
 
-    With `mask_outside`, pixels outside the circle are zeroed (this removes
-    burned-in text such as DRIMDB's timestamp and frame borders).
+    With `mask_outside`, pixels outside the circle are zeroed (burned-in text
+    in the corners and frame borders). Text inside the circle, such as DRIMDB's
+    timestamp, is the quality model's job (`models/multitask.suppress_green_text`).
     """
     h, w = rgb.shape[:2]
     side = max(2, int(round(2 * fov.r)))
