@@ -46,3 +46,18 @@ def test_altered_onnx_refused(exported, tmp_path):
     p.write_bytes(p.read_bytes() + b"\0")
     with pytest.raises(WeightsIntegrityError, match="hash"):
         Analyzer(models_dir=d, backend="onnx")
+
+
+def test_shipped_quality_model_exports_with_its_text_filter(shared_data, tmp_path):
+    """DRIMDB photos carry a green timestamp the model fills in: the export must keep that step."""
+    import shutil as sh
+    from pathlib import Path
+
+    from riqa_desktop.resources import models_dir
+
+    for f in ("quality_multitask.safetensors", "quality_multitask.json"):
+        sh.copy(Path(models_dir()) / f, tmp_path / f)
+    info = export_one("quality_multitask", tmp_path, lambda size: parity_inputs(size, shared_data, 4))
+    parity = info["parity_with_torch"]
+    assert parity["grade_agreement"] == 1.0
+    assert max(v for k, v in parity.items() if k.startswith("max_abs_logit")) < 1e-3
