@@ -1,7 +1,7 @@
 """Find the circular (or cut-circle) field of view of a fundus photo.
 
 Method (measured on every shared photo by tests/test_fov.py):
-1. Work on a copy whose longer side is 512 px, on the brightest channel.
+1. Work on a copy whose longer side is 384 px, on the brightest channel.
 2. Background level = median of the four corner patches; the FOV is what is
    clearly brighter than it (an adaptive threshold, so grey borders and very dark
    photos work).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-WORK_SIDE = 512
+WORK_SIDE = 384
 
 
 @dataclass(frozen=True)
