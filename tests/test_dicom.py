@@ -94,3 +94,17 @@ def test_min_side_shrinks_large_frames(tmp_path, small_retina):
     img = read_image(write_raw(tmp_path / "a.dcm", small_retina), min_side=100)
     assert min(img.rgb.shape[:2]) == 100
     assert img.original_size == (320, 320)
+
+
+@pytest.mark.parametrize("kind", ["j2k", "jpeg"])
+def test_compressed_frames_decode_at_reduced_size(tmp_path, retina_rgb, kind):
+    """Large compressed frames decode at a fraction of their size when the models need less."""
+    full = read_image(write_encapsulated(tmp_path / f"{kind}.dcm", retina_rgb, kind))
+    small = read_image(tmp_path / f"{kind}.dcm", min_side=300)
+    assert small.original_size == (1411, 1411) and full.original_size == (1411, 1411)
+    assert 300 <= small.rgb.shape[0] <= 706  # a power-of-two reduction, never below the request
+    assert small.metadata.patient_id == "TEST-0042"
+    import cv2
+
+    ref = cv2.resize(full.rgb, small.rgb.shape[1::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(ref.astype(int) - small.rgb.astype(int)).mean() < 4.0  # the same photo, smaller

@@ -45,9 +45,15 @@ def suppress_green_text(x: torch.Tensor) -> torch.Tensor:
     lit = (rgb.sum(1, keepdim=True) > 0.02).to(x.dtype)
     flag = F.max_pool2d(flag, 5, stride=1, padding=2) * lit
     keep = (1 - flag) * lit
-    num = F.avg_pool2d(x * keep, 15, stride=1, padding=7)
-    den = F.avg_pool2d(keep, 15, stride=1, padding=7).clamp(min=1e-3)
+    num = _box15(x * keep)
+    den = _box15(keep).clamp(min=1e-3)
     return x * (1 - flag) + flag * num / den
+
+
+def _box15(t: torch.Tensor) -> torch.Tensor:
+    """15 x 15 mean with zero padding, as two 1-D passes (the same numbers, several times faster)."""
+    t = F.avg_pool2d(t, (15, 1), stride=1, padding=(7, 0))
+    return F.avg_pool2d(t, (1, 15), stride=1, padding=(0, 7))
 
 
 class MultiTaskQuality(nn.Module):
