@@ -15,10 +15,19 @@ from riqa_desktop.ui.batch_model import ASSESSMENT_ROLE, C_SCORE, C_VERDICT, Bat
 from tests.test_ui_support import window  # noqa: F401  (fixture)
 
 
+def _fingerprint(folder) -> dict:
+    import hashlib
+    import os
+
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), os.stat(p).st_mtime_ns)
+            for p in sorted(folder.iterdir()) if p.is_file()}
+
+
 @pytest.mark.shared_data
 def test_batch_of_real_photos_fills_table_and_exports(window, qtbot, qtmodeltester, shared_data, tmp_path):
     folder = shared_data / "DRIMDB" / "Outlier"
     n_files = sum(1 for p in folder.iterdir() if p.is_file())
+    before = _fingerprint(folder)
     window.start_batch(str(folder))
     with qtbot.waitSignal(window.analysis.batch_done, timeout=60000) as done:
         pass
@@ -46,6 +55,7 @@ def test_batch_of_real_photos_fills_table_and_exports(window, qtbot, qtmodeltest
     qtbot.waitUntil(lambda: out_csv.exists() and out_html.exists(), timeout=30000)
     window.tasks.wait()
     rows = list(csv.DictReader(open(out_csv, encoding="utf-8")))
+    assert _fingerprint(folder) == before  # reviewing and exporting never touch a camera file
     assert len(rows) == n_files and {r["grade"] for r in rows} <= {"good", "usable", "reject", "not_fundus"}
     page = out_html.read_text(encoding="utf-8")
     assert page.count("<tr>") == n_files + 1 and "data:image/jpeg;base64," in page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 
 from PIL import Image
@@ -25,6 +27,7 @@ def test_watched_photo_appears_with_verdict_and_advice(window, qtbot, tmp_path, 
     window.start_watching(str(camera))
     qtbot.waitUntil(lambda: window.watch_label.text().startswith("Watching"), timeout=30000)
     shutil.copy(retina_jpeg, camera / "p001_OD.jpg")
+    first_mtime = os.stat(camera / "p001_OD.jpg").st_mtime_ns
     qtbot.waitUntil(lambda: window.worklist.count() == 1, timeout=30000)
 
     a = window.worklist.assessments()[0]
@@ -45,6 +48,10 @@ def test_watched_photo_appears_with_verdict_and_advice(window, qtbot, tmp_path, 
     assert window.worklist.topLevelItemCount() == 1 and window.worklist.topLevelItem(0).childCount() == 1
     window.watch.stop()
     qtbot.waitUntil(lambda: window.watch_label.text() == "Not watching", timeout=30000)
+    # The camera's files are as the camera wrote them: same bytes, same modification time.
+    assert hashlib.sha256((camera / "p001_OD.jpg").read_bytes()).digest() == hashlib.sha256(
+        retina_jpeg.read_bytes()).digest()
+    assert os.stat(camera / "p001_OD.jpg").st_mtime_ns == first_mtime
 
 
 def test_errors_are_rows_not_dialogs(window, qtbot, tmp_path, monkeypatch):
