@@ -1,14 +1,15 @@
 """Find the circular (or cut-circle) field of view of a fundus photo.
 
 Method (measured on every shared photo by tests/test_fov.py):
-1. Work on a copy whose longer side is 384 px, on the brightest channel.
+1. Work on a copy whose longer side is 512 px, on the brightest channel.
 2. Background level = median of the four corner patches; the FOV is what is
    clearly brighter than it (an adaptive threshold, so grey borders and very dark
    photos work).
 3. Keep the largest connected component (drops burned-in text such as
-   DRIMDB's green timestamp, and specks), then let it grow (hysteresis) into
-   connected pixels just above the background's noise, so a lid shadow or a
-   dark crescent stays inside the field; fill its holes.
+   DRIMDB's green timestamp, and specks), fill its holes. Also let it grow
+   (hysteresis) into connected pixels just above the background's noise; when
+   that changes the circle clearly, a lid shadow or dark crescent had cut the
+   field, and the grown circle is used.
 4. Fit a circle (least squares, with outlier rejection) to the component's
    boundary points that are not on the image border (cut circles: the flat top
    and bottom are skipped) and not on a straight horizontal cut.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-WORK_SIDE = 384
+WORK_SIDE = 512
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def _thresholds(v: np.ndarray) -> tuple[float, float]:
     bg = float(np.median(corners))
     noise = float(np.percentile(corners, 95)) - bg
     hi = float(np.percentile(v, 90))
-    strong = bg + max(4.0, 0.1 * (hi - bg))
+    strong = bg + max(4.0, 0.2 * (hi - bg))
     weak = min(strong, bg + max(10.0, 3.0 * noise + 4.0))
     return strong, weak
 
@@ -90,12 +91,32 @@ def _detect_small(small: np.ndarray) -> FieldOfView:
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     if stats[best, cv2.CC_STAT_AREA] < 0.05 * sh * sw:
         return whole
-    # Hysteresis: grow into connected, darker parts of the field (lid shadows, dark crescents).
+    strong_comp = (labels == best).astype(np.uint8)
+    circle = _circle_of(strong_comp, sw, sh)
+    # Hysteresis: grow into connected, darker parts of the field. The grown circle is used only
+    # when it differs clearly (a lid shadow or dark crescent cut the strong field); otherwise the
+    # strong circle stands, exactly as the shipped models were trained on.
     low = cv2.morphologyEx((v > weak).astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     _, low_labels = cv2.connectedComponents(low, connectivity=8)
-    grown = np.unique(low_labels[labels == best])
-    grown = grown[grown > 0]
-    comp = np.isin(low_labels, grown).astype(np.uint8) if len(grown) else (labels == best).astype(np.uint8)
+    grown_ids = np.unique(low_labels[labels == best])
+    grown_ids = grown_ids[grown_ids > 0]
+    if len(grown_ids):
+        grown = _circle_of(np.isin(low_labels, grown_ids).astype(np.uint8), sw, sh)
+        if grown is not None and (circle is None or _differs(circle, grown)):
+            circle = grown
+    if circle is None:
+        return whole
+    return FieldOfView(*circle, sw, sh)
+
+
+def _differs(a: tuple[float, float, float], b: tuple[float, float, float], tol: float = 0.02) -> bool:
+    """Circles whose centres or radii differ by more than `tol` of the radius."""
+    r = max(a[2], b[2])
+    return max(abs(a[0] - b[0]), abs(a[1] - b[1]), abs(a[2] - b[2])) > tol * r
+
+
+def _circle_of(comp: np.ndarray, sw: int, sh: int) -> tuple[float, float, float] | None:
+    """A plausible circle fitted to a component's hull boundary (frame edges and straight cuts skipped)."""
     contours, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     hull = cv2.convexHull(max(contours, key=cv2.contourArea))
     filled = np.zeros_like(comp)
@@ -104,13 +125,12 @@ def _detect_small(small: np.ndarray) -> FieldOfView:
     pts = cnts[0][:, 0, :].astype(np.float64)
     x, y = pts[:, 0], pts[:, 1]
     on_border = (x <= 1) | (y <= 1) | (x >= sw - 2) | (y >= sh - 2)
-    pts = pts[~on_border]
-    pts = _drop_straight_cuts(pts)
+    pts = _drop_straight_cuts(pts[~on_border])
     if len(pts) < 20:
-        return whole
+        return None
     circle = _robust_circle(pts)
     if circle is None:
-        return whole
+        return None
     cx, cy, r = circle
     area = float(filled.sum())
     inside = FieldOfView(cx, cy, r, sw, sh).mask()
@@ -122,9 +142,7 @@ def _detect_small(small: np.ndarray) -> FieldOfView:
         and overlap > 0.85 * area
         and overlap > 0.8 * float(inside.sum())
     )
-    if not plausible:
-        return whole
-    return FieldOfView(float(cx), float(cy), float(r), sw, sh)
+    return (float(cx), float(cy), float(r)) if plausible else None
 
 
 def _drop_straight_cuts(pts: np.ndarray) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 Every photo goes through the app's own path, `prepare(read_image(p, min_side).rgb, (S,))`,
 so training sees exactly what the Analyzer feeds the model. Decoding the big
-HRF JPEGs is slow, so squares are cached as PNGs keyed by path and size
-(the cache lives under runs/, which git ignores; shared photos never enter the repo).
+HRF JPEGs is slow, so squares are cached as PNGs keyed by path, size and a
+fingerprint of the loading / FOV / preprocessing code, so a change there can
+never be hidden by a stale cache (the cache lives under runs/, which git
+ignores; shared photos never enter the repo).
 """
 
 from __future__ import annotations
@@ -19,6 +21,18 @@ from riqa_desktop.core.preprocess import circle_mask, prepare
 
 CACHE = Path(__file__).resolve().parents[2] / "runs" / "cache"
 
+
+def _preprocessing_fingerprint() -> str:
+    import inspect
+
+    from riqa_desktop.core import fov, loading, preprocess
+
+    src = "".join(inspect.getsource(m) for m in (loading, fov, preprocess))
+    return hashlib.sha1(src.encode()).hexdigest()[:12]
+
+
+PREP_ID = _preprocessing_fingerprint()
+
 # scikit-image sample pictures that ship inside the wheel (no download). `retina` and
 # `microaneurysms` are fundus pictures and are deliberately absent.
 NON_FUNDUS = ("astronaut", "brick", "camera", "cat", "chelsea", "checkerboard", "clock", "coffee", "coins",
@@ -32,7 +46,7 @@ def square_of(rgb: np.ndarray, size: int) -> np.ndarray:
 
 def load_square(path: Path, size: int, min_side: int, cache: Path = CACHE) -> np.ndarray:
     """The FOV square of one photo file, through the app's loader (cached)."""
-    key = hashlib.sha1(f"{Path(path).resolve()}|{size}|{min_side}".encode()).hexdigest()[:20]
+    key = hashlib.sha1(f"{Path(path).resolve()}|{size}|{min_side}|{PREP_ID}".encode()).hexdigest()[:20]
     f = cache / f"sq{size}" / f"{key}.png"
     if f.is_file():
         return cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
