@@ -99,11 +99,12 @@ def test_drop_cells_and_random_fov_keep_the_map_size():
 
 
 def test_auc_and_best_f1():
-    from training.efiqa.common import auc, schedule
+    from training.efiqa.common import schedule
     from training.efiqa.evaluate import best_f1_threshold
+    from training.metrics import auc
 
-    assert auc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]) == 1.0
-    assert auc([0.9, 0.2, 0.8, 0.1], [0, 0, 1, 1]) == 0.25  # one of four pairs ordered
+    assert auc([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1.0
+    assert auc([0, 0, 1, 1], [0.9, 0.2, 0.8, 0.1]) == 0.25  # one of four pairs ordered
     t, f1 = best_f1_threshold([0.1, 0.3, 0.6, 0.7], [0, 0, 1, 1])
     assert f1 == 1.0 and 0.3 < t <= 0.6
     assert schedule(0.25, 0.1, 0.4, 0.0, 0.5) == pytest.approx(0.25)

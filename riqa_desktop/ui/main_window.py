@@ -8,7 +8,6 @@ threads. Problems become rows or status-bar text, never a cascade of dialogs.
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import Callable
 

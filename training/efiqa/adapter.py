@@ -26,7 +26,9 @@ from training.common import MetricsCSV, data_root, ddp_setup, device_description
 from training.degradations import LOCAL_KINDS
 from training.splits import clean_sources, drimdb
 
-from .common import auc, repo_path, square
+from ..metrics import auc
+from ..squares import fov_square
+from .common import repo_path
 from .degraded import BIG, grid_mean, local_variant
 from .evaluate import best_f1_threshold, drimdb_scores, image_level, localisation
 from .vuad import anomaly_map, patch_labels
@@ -56,13 +58,13 @@ def degraded_set(cfg: dict, root: Path, seg, vuad):
 
     for p, lab in drimdb(root)["train"]:
         if lab == "bad":
-            big = square(p, BIG, vs, cache)
-            yield square(p, size, c["min_side"], cache), labels(big), np.zeros((g, g), np.float32)
+            big = fov_square(p, BIG, vs, cache)
+            yield fov_square(p, size, c["min_side"], cache), labels(big), np.zeros((g, g), np.float32)
     k = 0
     for p in clean_sources(root)["train"]:
-        big = square(p, BIG, vs, cache)
+        big = fov_square(p, BIG, vs, cache)
         for _ in range(c["clean_per_photo"]):
-            yield square(p, size, c["min_side"], cache), labels(big), np.zeros((g, g), np.float32)
+            yield fov_square(p, size, c["min_side"], cache), labels(big), np.zeros((g, g), np.float32)
         for _ in range(c["variants_per_photo"]):
             deg, small, mask = local_variant(big, LOCAL_KINDS[k % len(LOCAL_KINDS)], rng, size)
             k += 1
@@ -148,7 +150,7 @@ def run(cfg: dict, run_dir: Path) -> dict:
     m["train_positive_patch_fraction"] = round(float(yf.mean()), 4)
     # How well stage 1's labels themselves follow the synthetic regions (training images).
     sure = (cov >= 0.5) | ((cov <= 0.05) & (cov.reshape(len(cov), -1).max(1) > 0)[:, None, None])
-    m["stage1_label_vs_region_auc_train"] = round(auc(y[sure], cov[sure] >= 0.5), 4)
+    m["stage1_label_vs_region_auc_train"] = round(auc(cov[sure] >= 0.5, y[sure]), 4)
     card.update({
         "family": "efiqa_adapter", "architecture": arch, "version": cfg.get("version", "1"),
         "preprocessing": "read_image(path, min_side) -> prepare(rgb, (input_size,)).squares[input_size] -> "

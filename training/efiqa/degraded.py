@@ -14,7 +14,7 @@ import numpy as np
 
 from training.degradations import LOCAL_KINDS, apply_local
 
-from .common import square
+from ..squares import fov_square
 
 BIG = 512
 
@@ -43,7 +43,7 @@ def localisation_set(paths: list[Path], size: int, vessel_min_side: int, cache_d
     rng = np.random.default_rng(seed)
     k = 0
     for p in paths:
-        sq = square(p, BIG, vessel_min_side, cache_dir)
+        sq = fov_square(p, BIG, vessel_min_side, cache_dir)
         for _ in range(per_photo):
             kind = LOCAL_KINDS[k % len(LOCAL_KINDS)]
             k += 1

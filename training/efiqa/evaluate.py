@@ -16,7 +16,8 @@ import torch
 from riqa_desktop.core.preprocess import to_tensor_batch
 from training.splits import clean_sources, drimdb
 
-from .common import auc, square
+from ..metrics import auc
+from ..squares import fov_square
 from .degraded import fov_patches, grid_mean, localisation_set
 
 LOC_SEED = 2026
@@ -47,7 +48,7 @@ def best_f1_threshold(scores, labels) -> tuple[float, float]:
 def drimdb_scores(model, card: dict, root: Path, split: str, cache_dir=None) -> tuple[np.ndarray, np.ndarray]:
     """Image scores and bad labels of DRIMDB good/bad photos of one split (outliers excluded)."""
     items = [(p, lab) for p, lab in drimdb(root)[split] if lab in ("good", "bad")]
-    sqs = [square(p, card["input_size"], card["min_side"], cache_dir) for p, _ in items]
+    sqs = [fov_square(p, card["input_size"], card["min_side"], cache_dir) for p, _ in items]
     scores = patch_probs(model, sqs).mean(axis=(1, 2))
     return scores, np.array([lab == "bad" for _, lab in items])
 
@@ -56,7 +57,7 @@ def image_level(model, card: dict, root: Path, cache_dir=None) -> dict:
     s, y = drimdb_scores(model, card, root, "val", cache_dir)
     pred = s >= card["image_threshold"]
     tp = (pred & y).sum()
-    return {"drimdb_val_auc": auc(s, y), "drimdb_val_f1": float(2 * tp / max(1, pred.sum() + y.sum())),
+    return {"drimdb_val_auc": auc(y, s), "drimdb_val_f1": float(2 * tp / max(1, pred.sum() + y.sum())),
             "drimdb_val_accuracy": float((pred == y).mean()), "drimdb_val_n": int(len(y))}
 
 
@@ -80,9 +81,9 @@ def localisation_auc(items: list[dict], scores: np.ndarray, grid: int) -> dict:
     all_s, all_y = [], []
     for kind, parts in sorted(by_kind.items()):
         s, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-        out[f"loc_auc_{kind}"] = auc(s, y)
+        out[f"loc_auc_{kind}"] = auc(y, s)
         all_s.append(s), all_y.append(y)
-    out = {"loc_patch_auc": auc(np.concatenate(all_s), np.concatenate(all_y)), **out}
+    out = {"loc_patch_auc": auc(np.concatenate(all_y), np.concatenate(all_s)), **out}
     out["loc_n_images"] = len(items)
     return out
 

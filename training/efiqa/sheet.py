@@ -21,7 +21,8 @@ from training.common import data_root
 from training.degradations import LOCAL_KINDS
 from training.splits import clean_sources, drimdb
 
-from .common import repo_path, square
+from ..squares import fov_square
+from .common import repo_path
 from .degraded import BIG, local_variant
 from .evaluate import patch_probs
 
@@ -72,12 +73,12 @@ def make_sheet(root: Path, models_dir: Path, out: Path, cache_dir=None, n_bad: i
     rows = []
     for lab, n in (("bad", n_bad), ("good", n_good)):
         for p, _ in [it for it in val if it[1] == lab][:n]:
-            rows.append(example(f"DRIMDB {lab} {p.stem[-5:]}", square(p, s, card["min_side"], cache_dir),
-                                square(p, BIG, ms, cache_dir), models))
+            rows.append(example(f"DRIMDB {lab} {p.stem[-5:]}", fov_square(p, s, card["min_side"], cache_dir),
+                                fov_square(p, BIG, ms, cache_dir), models))
     rng = np.random.default_rng(seed)
     goods = clean_sources(root)["val"]
     for i, kind in enumerate(LOCAL_KINDS * 2):
-        big = square(goods[(3 * i) % len(goods)], BIG, ms, cache_dir)
+        big = fov_square(goods[(3 * i) % len(goods)], BIG, ms, cache_dir)
         deg, small, mask = local_variant(big, kind, rng, s)
         rows.append(example(f"synthetic {kind}", small, deg, models, mask))
     if len(rows) % 2:

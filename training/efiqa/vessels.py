@@ -25,7 +25,8 @@ from riqa_desktop.models.efiqa import VESSEL_SIZE, segment_vessels, vessel_input
 from riqa_desktop.models.registry import build_model, save_model
 from training.common import MetricsCSV, data_root, ddp_setup, device_description, load_checkpoint, save_checkpoint
 
-from .common import auc, repo_path, wrap_ddp
+from ..metrics import auc
+from .common import repo_path, wrap_ddp
 
 
 def _gray(path: Path) -> np.ndarray:
@@ -109,8 +110,8 @@ def evaluate_drive(model, test: list[dict], threshold: float = 0.5) -> dict:
         o2.append(t["obs2"][t["fov"]])
     p, o1, o2 = np.concatenate(probs), np.concatenate(o1), np.concatenate(o2)
     return {
-        "drive_auc_obs2": auc(p, o2), "drive_acc_obs2": float(((p > threshold) == o2).mean()),
-        "drive_auc_obs1": auc(p, o1), "drive_acc_obs1": float(((p > threshold) == o1).mean()),
+        "drive_auc_obs2": auc(o2, p), "drive_acc_obs2": float(((p > threshold) == o2).mean()),
+        "drive_auc_obs1": auc(o1, p), "drive_acc_obs1": float(((p > threshold) == o1).mean()),
         "drive_acc_obs2_vs_obs1": float((o2 == o1).mean()),
     }
 

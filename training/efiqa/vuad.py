@@ -25,7 +25,8 @@ from riqa_desktop.models.registry import build_model, load_model, save_model
 from training.common import MetricsCSV, data_root, ddp_setup, device_description, load_checkpoint, save_checkpoint
 from training.splits import clean_sources
 
-from .common import repo_path, schedule, square, wrap_ddp
+from ..squares import fov_square
+from .common import repo_path, schedule, wrap_ddp
 
 
 def anomaly_map(vmap: np.ndarray, vuad_model) -> np.ndarray:
@@ -46,7 +47,7 @@ def vessel_maps(paths, vessel_model, vessel_sha: str, cfg: dict) -> np.ndarray:
     f = cache / f"vmaps_{key}.npy"
     if f.exists():
         return np.load(f)
-    maps = np.stack([vessel_map(square(p, 512, cfg["vessel_min_side"], cache), vessel_model).astype(np.float16)
+    maps = np.stack([vessel_map(fov_square(p, 512, cfg["vessel_min_side"], cache), vessel_model).astype(np.float16)
                      for p in tqdm(paths, desc="vessel maps")])
     cache.mkdir(parents=True, exist_ok=True)
     np.save(f, maps)

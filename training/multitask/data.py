@@ -2,36 +2,22 @@
 
 Every photo goes through the app's own path, `prepare(read_image(p, min_side).rgb, (S,))`,
 so training sees exactly what the Analyzer feeds the model. Decoding the big
-HRF JPEGs is slow, so squares are cached as PNGs keyed by path, size and a
-fingerprint of the loading / FOV / preprocessing code, so a change there can
-never be hidden by a stale cache (the cache lives under runs/, which git
-ignores; shared photos never enter the repo).
+HRF JPEGs is slow, so squares are cached (`training/squares.py`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from riqa_desktop.core.loading import read_image
 from riqa_desktop.core.preprocess import circle_mask, prepare
+
+from ..squares import fov_square
 
 CACHE = Path(__file__).resolve().parents[2] / "runs" / "cache"
 
-
-def _preprocessing_fingerprint() -> str:
-    import inspect
-
-    from riqa_desktop.core import fov, loading, preprocess
-
-    src = "".join(inspect.getsource(m) for m in (loading, fov, preprocess))
-    return hashlib.sha1(src.encode()).hexdigest()[:12]
-
-
-PREP_ID = _preprocessing_fingerprint()
 
 # scikit-image sample pictures that ship inside the wheel (no download). `retina` and
 # `microaneurysms` are fundus pictures and are deliberately absent.
@@ -44,20 +30,10 @@ def square_of(rgb: np.ndarray, size: int) -> np.ndarray:
     return prepare(rgb, (size,)).squares[size]
 
 
-def load_square(path: Path, size: int, min_side: int, cache: Path = CACHE) -> np.ndarray:
-    """The FOV square of one photo file, through the app's loader (cached)."""
-    key = hashlib.sha1(f"{Path(path).resolve()}|{size}|{min_side}|{PREP_ID}".encode()).hexdigest()[:20]
-    f = cache / f"sq{size}" / f"{key}.png"
-    if f.is_file():
-        return cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
-    sq = square_of(read_image(path, min_side=min_side).rgb, size)
-    f.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(f), cv2.cvtColor(sq, cv2.COLOR_RGB2BGR))
-    return sq
-
-
 def load_squares(paths, size: int, min_side: int) -> np.ndarray:
-    return np.stack([load_square(p, size, min_side) for p in paths]) if paths else np.zeros((0, size, size, 3), np.uint8)
+    if not paths:
+        return np.zeros((0, size, size, 3), np.uint8)
+    return np.stack([fov_square(p, size, min_side, CACHE) for p in paths])
 
 
 def non_fundus_squares(size: int, n_black: int = 12, seed: int = 0) -> np.ndarray:

@@ -20,7 +20,7 @@ from .. import degradations as D
 from ..splits import clean_sources, drimdb
 from .calibrate import probabilities
 from .data import load_squares, non_fundus_squares, split_non_fundus
-from .metrics import auc, ece, f1_per_class
+from ..metrics import auc, ece, f1_per_class
 
 DRIMDB_CLASSES = ("good", "bad", "outlier")
 VAL_SEED = 777
