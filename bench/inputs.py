@@ -3,7 +3,6 @@ a JPEG 2000 DICOM made from the HRF photo, and a 200-photo folder list."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -19,31 +18,10 @@ def latency_inputs(root: Path, tmp: Path) -> dict[str, Path]:
 
 def j2k_dicom(src: Path, out: Path) -> Path:
     """An Ophthalmic Photography DICOM holding `src` as JPEG 2000 (lossless), as some cameras export."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.encaps import encapsulate
-    from pydicom.uid import JPEG2000Lossless, OphthalmicPhotography8BitImageStorage, generate_uid
+    from tests.dicom_fixtures import write_encapsulated
 
-    if out.exists():
-        return out
-    rgb = np.asarray(Image.open(src).convert("RGB"))
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = OphthalmicPhotography8BitImageStorage
-    meta.TransferSyntaxUID = JPEG2000Lossless
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = OphthalmicPhotography8BitImageStorage
-    ds.Modality, ds.ImageLaterality = "OP", "R"
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.set_pixel_data(rgb, "RGB", 8)
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="JPEG2000", irreversible=False, no_jp2=True)
-    ds.file_meta.TransferSyntaxUID = JPEG2000Lossless
-    ds.PhotometricInterpretation = "YBR_RCT"
-    ds.PixelData = encapsulate([buf.getvalue()])
-    ds["PixelData"].VR = "OB"
-    ds.NumberOfFrames = 1
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.save_as(out, enforce_file_format=True)
+    if not out.exists():
+        write_encapsulated(out, np.asarray(Image.open(src).convert("RGB")), "j2k")
     return out
 
 

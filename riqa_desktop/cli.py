@@ -139,8 +139,7 @@ def _batch(args, analyzer, store) -> int:
     import cv2
 
     from .core.batch import list_photos, run_batch
-    from .core.overlay import blend
-    from .core.report import CsvLog, write_html_rows
+    from .core.report import CsvLog, map_thumbnail, write_html_rows
 
     folder, out = Path(args.folder), Path(args.out)
     if not folder.is_dir():
@@ -166,8 +165,8 @@ def _batch(args, analyzer, store) -> int:
         if a.thumbnail is not None:
             stem = _thumb_stem(display_path(a.path), a.metadata.frame_index)
             cv2.imwrite(str(thumbs / f"{stem}.jpg"), cv2.cvtColor(a.thumbnail, cv2.COLOR_RGB2BGR))
-            if a.quality_map is not None:
-                over = blend(a.thumbnail, a.quality_map.full_size((a.thumbnail.shape[1], a.thumbnail.shape[0])))
+            over = map_thumbnail(a)
+            if over is not None:
                 cv2.imwrite(str(thumbs / f"{stem}_map.jpg"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
         log.append(a)
     sys.stderr.write("\n")

@@ -357,3 +357,17 @@ def test_sigkill_mid_batch_then_resume(models_dir, retina_rgb, tmp_path):
         paths = [r["path"] for r in csv.DictReader(fh)]
     assert len(paths) == 40 and len(set(paths)) == 40  # nothing lost, nothing twice
     assert _fingerprint(folder) == before
+
+
+def test_report_embeds_thumbnails_for_undecodable_names(tmp_path):
+    """A file name that is not UTF-8 still gets its thumbnail in the HTML report (GUI export path)."""
+    import numpy as np
+
+    from riqa_desktop.core.assessment import Assessment
+    from riqa_desktop.core.report import write_html
+
+    a = Assessment(path=os.fsdecode(b"/camera/latin1_\xe9.jpg"), grade="good",
+                   thumbnail=np.full((16, 16, 3), 120, np.uint8))
+    write_html([a], tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "latin1_\\xe9.jpg" in page and "data:image/jpeg;base64" in page

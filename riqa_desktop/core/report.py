@@ -56,11 +56,6 @@ def write_csv(assessments: list[Assessment], path: Path) -> None:
             w.writerow(csv_row(a))
 
 
-def png_data_uri(rgb: np.ndarray) -> str:
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii") if ok else ""
-
-
 def jpeg_data_uri(rgb: np.ndarray) -> str:
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82])
     return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii") if ok else ""
@@ -76,9 +71,24 @@ th{background:#f3f3f3}img{width:180px;border-radius:4px}
 _ICON = {"good": "&#10004;", "usable": "&#9888;", "reject": "&#10008;", "not_fundus": "&#8856;"}
 
 
-def write_html(assessments: list[Assessment], path: Path, images: dict[tuple[str, int], tuple[str, str]],
-               title: str = "Fundus photo quality report") -> None:
-    """`images[(path, frame)] = (thumbnail data URI, overlay data URI)`."""
+def map_thumbnail(a: Assessment) -> np.ndarray | None:
+    """The assessment's thumbnail with its quality map blended over it (None without both)."""
+    from .overlay import blend
+
+    if a.thumbnail is None or a.quality_map is None:
+        return None
+    h, w = a.thumbnail.shape[:2]
+    return blend(a.thumbnail, a.quality_map.full_size((w, h)))
+
+
+def write_html(assessments: list[Assessment], path: Path, title: str = "Fundus photo quality report") -> None:
+    """The report with each photo's thumbnail and map overlay embedded."""
+    images = {}
+    for a in assessments:
+        if a.thumbnail is not None:
+            over = map_thumbnail(a)
+            images[(display_path(a.path), a.metadata.frame_index)] = (
+                jpeg_data_uri(a.thumbnail), jpeg_data_uri(over) if over is not None else "")
     write_html_rows([csv_row(a) for a in assessments], path, images, title)
 
 

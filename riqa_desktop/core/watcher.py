@@ -87,15 +87,15 @@ class FolderWatcher:
     The same bytes under a second name (a photo copied twice) are handed over
     once; `known(sha256)` (e.g. `ResultsStore.seen`) lets a restart skip photos
     assessed in an earlier session; `modified_since` (a timestamp, e.g. the
-    clinic day's midnight) ignores the older photos a camera folder keeps. Callbacks run on the watcher's own thread:
-    hand work off quickly.
+    clinic day's midnight) ignores the older photos a camera folder keeps.
+    Callbacks run on the watcher's own thread: hand work off quickly.
     """
 
     def __init__(self, root: str | Path, on_ready: Callable[[Path], None],
                  on_problem: Callable[[Path, str], None] | None = None,
                  on_status: Callable[[str], None] | None = None, polling: bool | None = None,
                  rescan_s: float = 5.0, stable_s: float = 1.0, incomplete_timeout_s: float = 120.0,
-                 include_existing: bool = True, known: Callable[[str], bool] | None = None,
+                 known: Callable[[str], bool] | None = None,
                  modified_since: float | None = None):
         self.root = Path(root)
         self.on_ready, self.on_problem, self.on_status = on_ready, on_problem, on_status
@@ -108,7 +108,6 @@ class FolderWatcher:
         self._observer = None
         self._thread: threading.Thread | None = None
         self._last_scan = 0.0
-        self._include_existing = include_existing
         self._known = known
         self._since = modified_since
         self._hashes: set[str] = set()
@@ -116,11 +115,6 @@ class FolderWatcher:
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
-        if not self._include_existing:
-            for p in self._walk():
-                st = _stat(p)
-                if st:
-                    self._done[p] = st
         self._stop.clear()
         self._thread = threading.Thread(target=self._supervise, name="riqa-watch", daemon=True)
         self._thread.start()

@@ -21,19 +21,9 @@ def export_csv(assessments: list[Assessment], path: str) -> str:
 
 def export_html(assessments: list[Assessment], path: str) -> str:
     """The self-contained report: thumbnail and map overlay per photo, as data URIs."""
-    from ..core.overlay import blend
-    from ..core.report import jpeg_data_uri, write_html
+    from ..core.report import write_html
 
-    images = {}
-    for a in assessments:
-        if a.thumbnail is None:
-            continue
-        over = ""
-        if a.quality_map is not None:
-            h, w = a.thumbnail.shape[:2]
-            over = jpeg_data_uri(blend(a.thumbnail, a.quality_map.full_size((w, h))))
-        images[(a.path, a.frame_index)] = (jpeg_data_uri(a.thumbnail), over)
-    write_html(assessments, Path(path), images)
+    write_html(assessments, Path(path))
     return path
 
 
