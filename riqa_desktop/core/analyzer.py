@@ -252,10 +252,8 @@ class Analyzer:
             a.timings_ms["quality_map"] = m_ms
 
     def _advise(self, results: list[Assessment]) -> None:
-        try:
-            from .advice import advise
-        except ModuleNotFoundError:
-            return
+        from .advice import advise
+
         for a in results:
             t = time.perf_counter()
             a.advice = advise(a)

@@ -35,11 +35,7 @@ def register_family(name: str):
 
 def _ensure_families() -> None:
     for mod in _FAMILY_MODULES:
-        try:
-            importlib.import_module(f"{__package__}.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{mod}":
-                raise
+        importlib.import_module(f"{__package__}.{mod}")
 
 
 def families() -> list[str]:

@@ -6,11 +6,7 @@ advice always matches the verdict the photographer sees.
 
 from __future__ import annotations
 
-import logging
-
 from ..core.assessment import Assessment
-
-log = logging.getLogger(__name__)
 
 
 def apply_thresholds(a: Assessment, reject_min: float, good_min: float) -> None:
@@ -34,24 +30,16 @@ class PostProcessor:
     """Thresholds, then advice (core.advice), then the re-shot comparison (core.reshoot)."""
 
     def __init__(self, reject_min: float = 0.5, good_min: float = 0.0):
+        from ..core.reshoot import ReshootTracker
+
         self.reject_min, self.good_min = reject_min, good_min
-        try:
-            from ..core.advice import advise
-        except ModuleNotFoundError:
-            log.warning("advice engine not available: photos get a verdict without advice")
-            advise = None
-        try:
-            from ..core.reshoot import ReshootTracker
-        except ModuleNotFoundError:
-            log.warning("re-shot tracker not available: re-shots are grouped without a comparison")
-            ReshootTracker = None
-        self._advise = advise
-        self._tracker = ReshootTracker() if ReshootTracker else None
+        self._tracker = ReshootTracker()
 
     def __call__(self, a: Assessment) -> Assessment:
+        from ..core.advice import advise
+
         apply_thresholds(a, self.reject_min, self.good_min)
-        if a.ok and self._advise is not None:
-            a.advice = self._advise(a)
-        if a.ok and self._tracker is not None:
-            a.comparison = self._tracker.update(a)
+        if a.ok:
+            a.advice = advise(a)
+            self._tracker.update(a)  # sets a.comparison
         return a
