@@ -49,7 +49,6 @@ EXPECT = {
     "local:blur_region": ("blur_region", {"blur_all"}),
     "local:sector_shadow": ("edge_shadow", {"upper_shadow", "edge_ring", "too_dark"}),
 }
-GOOD_CODES = {"good", "usable"}
 
 
 def load_square(path: Path) -> tuple[np.ndarray, float]:

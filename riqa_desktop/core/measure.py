@@ -16,8 +16,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-REGIONS = ("upper", "lower", "left", "right", "centre", "edge", "whole")
-
 
 def region_masks(size: int) -> dict[str, np.ndarray]:
     yy, xx = np.mgrid[:size, :size].astype(np.float32)

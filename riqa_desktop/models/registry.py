@@ -38,11 +38,6 @@ def _ensure_families() -> None:
         importlib.import_module(f"{__package__}.{mod}")
 
 
-def families() -> list[str]:
-    _ensure_families()
-    return sorted(_FAMILIES)
-
-
 def build_model(family: str, **arch):
     """Build an untrained model of a registered family."""
     _ensure_families()

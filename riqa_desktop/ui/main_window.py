@@ -132,8 +132,8 @@ class MainWindow(QMainWindow):
         act("Try it with sample photos", self.try_samples, None, m)
         act("Review a folder…", self.choose_batch_folder, "Ctrl+Shift+O", m)
         m.addSeparator()
-        self.csv_action = act("Export batch as CSV…", self.choose_csv, "Ctrl+E", m)
-        self.html_action = act("Export batch report (HTML)…", self.choose_html, "Ctrl+Shift+E", m)
+        act("Export batch as CSV…", self.choose_csv, "Ctrl+E", m)
+        act("Export batch report (HTML)…", self.choose_html, "Ctrl+Shift+E", m)
         m.addSeparator()
         act("Settings…", self.open_settings, "Ctrl+,", m)
         m.addSeparator()
@@ -155,7 +155,6 @@ class MainWindow(QMainWindow):
         m = self.menuBar().addMenu("&Help")
         act("Keyboard shortcuts", self.show_shortcuts, "F1", m)
         act("About", self.show_about, None, m)
-        self.help_menu = m
 
     def _connect(self) -> None:
         a = self.analysis
