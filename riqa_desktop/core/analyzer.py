@@ -18,7 +18,7 @@ import numpy as np
 from . import errors
 from .assessment import ATTRIBUTES, GRADES, Assessment, AttributeResult, QualityMap
 from .gate import fundus_gate
-from .loading import LoadedImage, read_file, sha256_file
+from .loading import LoadedImage, read_file
 from .measure import measure_regions
 from .preprocess import Prepared, normalize_batch, prepare
 
@@ -131,7 +131,7 @@ class Analyzer:
         path = str(path)
         try:
             frames = read_file(path, min_side=self.min_side)
-            digest, size = sha256_file(path), os.path.getsize(path)
+            digest, size = frames[0].sha256, os.path.getsize(path)
         except errors.InputError as exc:
             return Loaded(path, error=str(exc))
         except MemoryError:

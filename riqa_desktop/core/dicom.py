@@ -6,7 +6,7 @@ JPEG 2000); no GPL plug-ins. Anything else is reported by name.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -35,12 +35,13 @@ _SHORT_NAMES = {
 }
 
 
-def read_dicom(path: Path, min_side: int | None = None) -> list[LoadedImage]:
+def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImage]:
+    """The frames of a DICOM file, given its bytes as a file object."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     try:
-        ds = pydicom.dcmread(str(path), force=True)
+        ds = pydicom.dcmread(source, force=True)
     except (InvalidDicomError, EOFError):
         raise errors.FileIncompleteError("DICOM file is cut short (still being written?)") from None
     except Exception:  # pydicom raises many types on garbage input

@@ -57,6 +57,7 @@ class LoadedImage:
     original_size: tuple[int, int]  # (width, height) of the photo as stored
     path: str = ""
     metadata: PhotoMetadata = field(default_factory=PhotoMetadata)
+    sha256: str = ""  # of the whole file: read once, decoded and hashed from the same bytes
 
     @property
     def scale(self) -> float:
@@ -140,13 +141,11 @@ def _read_head(path: Path) -> tuple[bytes, int]:
     return head, st.st_size
 
 
-def _check_complete(path: Path, kind: str, size: int) -> None:
+def _check_complete(data: bytes, kind: str) -> None:
     """JPEG must end with EOI and PNG with IEND; otherwise the copy is unfinished."""
     if kind not in ("jpeg", "png"):
         return
-    with open(path, "rb") as fh:
-        fh.seek(max(0, size - 4096))
-        tail = fh.read()
+    tail = data[-4096:]
     stripped = tail.rstrip(b"\x00")
     ok = b"\xff\xd9" in stripped[-64:] if kind == "jpeg" else b"IEND" in tail[-64:]
     if not ok:
@@ -168,17 +167,19 @@ def read_file(path: str | os.PathLike, min_side: int | None = None) -> list[Load
     kind = sniff(head)
     if kind in _UNSUPPORTED:
         raise errors.UnsupportedFormatError(_UNSUPPORTED[kind])
+    if kind not in _RASTER_KINDS and kind != "dicom":
+        raise errors.NotAnImageError()
+    data = _read_all(p)
     if kind == "dicom":
         from .dicom import read_dicom
 
-        frames = read_dicom(p, min_side=min_side)
-    elif kind in _RASTER_KINDS:
-        _check_complete(p, kind, size)
-        frames = [_read_raster(p, kind, min_side)]
+        frames = read_dicom(io.BytesIO(data), min_side=min_side)
     else:
-        raise errors.NotAnImageError()
+        _check_complete(data, kind)
+        frames = [_read_raster(data, kind, min_side)]
+    digest = hashlib.sha256(data).hexdigest()
     for f in frames:
-        f.path = str(p)
+        f.path, f.sha256 = str(p), digest
         if f.metadata.laterality is None:
             lat = laterality_from_name(p.name)
             if lat:
@@ -191,10 +192,16 @@ def read_image(path: str | os.PathLike, min_side: int | None = None) -> LoadedIm
     return read_file(path, min_side)[0]
 
 
-def _read_raster(path: Path, kind: str, min_side: int | None) -> LoadedImage:
+def _read_all(path: Path) -> bytes:
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            return fh.read()
+    except OSError as exc:
+        raise errors.FileAccessError(f"file cannot be read ({exc.strerror or exc})") from None
+
+
+def _read_raster(data: bytes, kind: str, min_side: int | None) -> LoadedImage:
+    try:
         img = Image.open(io.BytesIO(data))
         w, h = img.size
         if w * h > MAX_PIXELS:
