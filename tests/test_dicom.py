@@ -108,3 +108,14 @@ def test_compressed_frames_decode_at_reduced_size(tmp_path, retina_rgb, kind):
 
     ref = cv2.resize(full.rgb, small.rgb.shape[1::-1], interpolation=cv2.INTER_AREA)
     assert np.abs(ref.astype(int) - small.rgb.astype(int)).mean() < 4.0  # the same photo, smaller
+
+
+def test_corrupt_transfer_syntax_gives_a_one_line_reason(tmp_path, small_retina):
+    """Found by tools/fuzz_loaders.py: a mangled transfer syntax UID must not leak into the reason."""
+    p = write_raw(tmp_path / "a.dcm", small_retina)
+    data = p.read_bytes().replace(b"1.2.840.10008.1.2.1\x00", b"1\n\xf1\x85\n40.10008.1.2.1\x00")  # same length
+    bad = tmp_path / "b.dcm"
+    bad.write_bytes(data)
+    with pytest.raises(errors.UnsupportedCompressionError) as info:
+        read_image(bad)
+    assert str(info.value) == "unsupported compression: unrecognised transfer syntax"

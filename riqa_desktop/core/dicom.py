@@ -6,6 +6,7 @@ JPEG 2000); no GPL plug-ins. Anything else is reported by name.
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
 
 import numpy as np
@@ -57,8 +58,7 @@ def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImag
             raise errors.UnsupportedFormatError("a DICOMDIR index: open the folder instead")
         raise errors.DicomNoPixelsError()
     if ts not in _SUPPORTED_TS:
-        name = _SHORT_NAMES.get(ts) or _uid_name(ts)
-        raise errors.UnsupportedCompressionError(f"unsupported compression: {name}")
+        raise errors.UnsupportedCompressionError(f"unsupported compression: {_ts_name(ts)}")
     try:
         rows, cols = int(ds.Rows), int(ds.Columns)
         n_frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
@@ -187,6 +187,13 @@ def _iso(dicom_dt: str) -> str:
     if len(d) >= 12:
         iso += f"T{d[8:10]}:{d[10:12]}:{d[12:14] or '00'}"
     return iso
+
+
+def _ts_name(ts: str) -> str:
+    """A transfer syntax as a short, printable name (a corrupt header can hold any bytes)."""
+    if not re.fullmatch(r"[0-9.]{1,64}", ts):
+        return "unrecognised transfer syntax"
+    return _SHORT_NAMES.get(ts) or _uid_name(ts)
 
 
 def _uid_name(uid: str) -> str:
