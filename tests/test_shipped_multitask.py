@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
 
 from riqa_desktop.models.registry import load_model
 from riqa_desktop.resources import models_dir
+from training.common import set_dotted
 
 CHECKED = ("drimdb_f1_good", "drimdb_f1_bad", "drimdb_f1_outlier", "drimdb_accuracy",
            "auc_illumination", "auc_clarity", "auc_contrast", "synthetic_grade_accuracy")
@@ -43,3 +45,14 @@ def test_calibration_does_not_hurt(shipped):
     _, measured = shipped
     for head, e in measured["ece"].items():
         assert e["after"] <= e["before"] + 0.02, head
+
+
+def test_shipped_recipe_is_the_one_cross_validation_chose(shipped):
+    """The card's config carries the overrides of the candidate `python -m training select` chose."""
+    card, _ = shipped
+    sel = card["recipe_selection"]
+    assert sel["chosen"] in sel["candidates"]
+    expected = copy.deepcopy(card["config"])
+    for key, value in sel["candidates"][sel["chosen"]]["overrides"].items():
+        set_dotted(expected, key, value)
+    assert expected == card["config"]

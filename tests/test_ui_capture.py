@@ -98,3 +98,14 @@ def test_keyboard_overlay_and_navigation(window, qtbot, tmp_path, retina_jpeg):
     assert not window.photo.toggle.isChecked() and not window.photo.map.isVisible()
     menus = [m.text() for m in window.menuBar().actions()]
     assert "&Help" in menus
+
+
+def test_window_fits_a_1280_pixel_laptop_screen(window, qtbot, retina_jpeg):
+    """Worklist, photo with its controls and verdict column together stay narrower than 1280 px."""
+    window.resize(1000, 700)
+    window.open_paths([str(retina_jpeg)])
+    qtbot.waitUntil(lambda: window.worklist.count() == 1, timeout=30000)
+    for i in range(window.photo.source.count()):  # longest legend words too
+        window.photo.source.setCurrentIndex(i)
+        assert window.minimumSizeHint().width() <= 1280, window.photo.source.currentText()
+    assert window.worklist.width() >= 200

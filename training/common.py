@@ -36,12 +36,17 @@ def load_config(path: str | Path | None, defaults: dict, overrides: list[str] | 
         _merge(cfg, loaded)
     for item in overrides or []:
         key, _, val = item.partition("=")
-        node = cfg
-        *parents, leaf = key.split(".")
-        for k in parents:
-            node = node.setdefault(k, {})
-        node[leaf] = yaml.safe_load(val)
+        set_dotted(cfg, key, yaml.safe_load(val))
     return cfg
+
+
+def set_dotted(cfg: dict, key: str, value) -> None:
+    """cfg["a"]["b"] = value for key "a.b" (how --set and selection candidates override a config)."""
+    node = cfg
+    *parents, leaf = key.split(".")
+    for k in parents:
+        node = node.setdefault(k, {})
+    node[leaf] = value
 
 
 def _merge(dst: dict, src: dict) -> None:

@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         head.setObjectName("sectionHead")
         wl.addWidget(head)
         wl.addWidget(self.worklist, 1)
+        worklist_box.setMinimumWidth(220)  # on a small screen the photo shrinks, not the list of today's photos
         self.capture_split = QSplitter(Qt.Orientation.Horizontal)
         self.capture_split.addWidget(worklist_box)
         self.capture_split.addWidget(self.photo)

@@ -37,7 +37,7 @@ class _Legend(QLabel):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setFixedSize(150, 14)
+        self.setFixedSize(100, 14)
         self.setAccessibleName("Quality map legend: from fine to likely degraded")
 
     def set_map(self, colormap: str) -> None:
@@ -100,12 +100,15 @@ class PhotoView(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setValue(opacity)
-        self.slider.setFixedWidth(140)
+        self.slider.setMinimumWidth(70)  # the controls must fit a 1280-px laptop screen beside both columns
+        self.slider.setMaximumWidth(140)
         self.slider.setAccessibleName("Quality map opacity")
         self.slider.setToolTip("How strongly the map tints likely-degraded areas")
         self.slider.valueChanged.connect(self.set_opacity)
         self.legend = _Legend()
         self.source = QComboBox()
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(12)  # the open list still shows whole names
         for label, key, _ in self.SOURCES:
             self.source.addItem(label, key)
         self.source.setAccessibleName("What the overlay shows")

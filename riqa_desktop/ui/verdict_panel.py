@@ -29,6 +29,7 @@ class VerdictCard(QFrame):
         self.icon.setFixedSize(72, 72)
         self.word = QLabel()
         self.word.setObjectName("verdictWord")
+        self.word.setWordWrap(True)  # "No photo yet" in 26 pt must not set the column's minimum width
         self.detail = QLabel()
         self.detail.setObjectName("verdictDetail")
         self.detail.setWordWrap(True)

@@ -1,7 +1,8 @@
-"""`python -m training teacher | pseudolabel | multitask`: the stages of method A, one command each."""
+"""`python -m training teacher | pseudolabel | multitask | select`: the stages of method A, one command each."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..common import load_config
@@ -23,7 +24,24 @@ def add_commands(sub) -> None:
             p.add_argument("--pool-dir", default="runs/multitask/pseudolabel")
             p.add_argument("--ship", action="store_true", help="calibrate and write resources/models/quality_multitask")
             p.add_argument("--baseline-dir", default=None, help="single-task run whose final metrics go beside ours in the card")
+            p.add_argument("--selection", default=None, help="summary.json of `select`, recorded in the card")
         p.set_defaults(func=_run, stage=name)
+    p = sub.add_parser("select", help="choose the multitask recipe by k-fold CV on the DRIMDB training photos")
+    p.add_argument("--config", default=str(DEFAULT_CONFIG))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    p.add_argument("--run-dir", default="runs/multitask/select")
+    p.add_argument("--pool-dir", default="runs/multitask/pseudolabel")
+    p.add_argument("--candidate", default=None, help="run only this candidate (parallel jobs)")
+    p.add_argument("--fold", type=int, default=None, help="run only this fold")
+    p.set_defaults(func=_select)
+
+
+def _select(args) -> int:
+    from .select import select
+
+    cfg = load_config(args.config, {}, args.set)
+    select(cfg, args.run_dir, args.pool_dir, args.candidate, args.fold)
+    return 0
 
 
 def _run(args) -> int:
@@ -41,5 +59,6 @@ def _run(args) -> int:
             from .ship import calibrate_and_save
 
             baseline = comparison(result, last_row(args.baseline_dir)) if args.baseline_dir else None
-            calibrate_and_save(cfg, model, result, args.run_dir, baseline=baseline)
+            selection = json.loads(Path(args.selection).read_text()) if args.selection else None
+            calibrate_and_save(cfg, model, result, args.run_dir, baseline=baseline, selection=selection)
     return 0

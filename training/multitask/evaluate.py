@@ -34,4 +34,19 @@ def evaluate_shipped(data_root, models_dir=None) -> list[dict]:
     for head, e in m["ece"].items():
         rows.append({"metric": f"multitask.ece_{head}_after", "value": e["after"], "target": None,
                      "card": card["metrics"]["ece"][head]["after"]})
+    return rows + recorded_rows(card)
+
+
+def recorded_rows(card: dict) -> list[dict]:
+    """Numbers of training runs the card records (not re-measurable from the shipped weights):
+    the single-task baseline beside the multitask run, and the recipe selection's out-of-fold scores."""
+    rows = []
+    base = card.get("single_task_baseline", {})
+    for k, v in base.get("single_task", {}).items():
+        rows.append({"metric": f"single_task_baseline.{k}", "value": None, "target": None, "card": v})
+    sel = card.get("recipe_selection", {})
+    for name, s in sel.get("candidates", {}).items():
+        chosen = " (chosen)" if name == sel.get("chosen") else ""
+        rows.append({"metric": f"cv_training_split.{name}.accuracy{chosen}", "value": None, "target": None,
+                     "card": s["accuracy"]})
     return rows

@@ -1,4 +1,8 @@
-"""`reproduce`: teacher -> pseudolabel -> multitask + single-task baseline -> calibration -> ship."""
+"""`reproduce`: teacher -> pseudolabel -> recipe selection -> multitask + single-task baseline -> calibration -> ship.
+
+Selection (k-fold CV on the DRIMDB training photos, `select.py`) runs when the config has a
+`selection` section (`--set selection=null` skips it and trains the config as written).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import csv
 from pathlib import Path
 
 from . import stages
+from .select import candidate_config, select
 from .ship import calibrate_and_save
 
 COMPARED = ("drimdb_f1_good", "drimdb_f1_bad", "drimdb_f1_outlier", "drimdb_accuracy",
@@ -31,6 +36,10 @@ def reproduce(cfg: dict, run_dir) -> dict:
     run = Path(run_dir)
     stages.run_teacher(cfg, run / "teacher")
     stages.run_pseudolabel(cfg, run / "pseudolabel", run / "teacher")
+    selection = None
+    if cfg.get("selection"):
+        selection = select(cfg, run / "select", run / "pseudolabel")
+        cfg = candidate_config(cfg, selection["chosen"])
     model, result = stages.run_multitask(cfg, run / "multitask", run / "pseudolabel")
     baseline = None
     if cfg["ship"].get("baseline", True):
@@ -38,4 +47,4 @@ def reproduce(cfg: dict, run_dir) -> dict:
         single["multitask"]["detail_weight"] = 0.0
         stages.run_multitask(single, run / "single_task", run / "pseudolabel")
         baseline = comparison(result, last_row(run / "single_task"))
-    return calibrate_and_save(cfg, model, result, run / "multitask", baseline=baseline)
+    return calibrate_and_save(cfg, model, result, run / "multitask", baseline=baseline, selection=selection)

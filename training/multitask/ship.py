@@ -32,7 +32,8 @@ def calibrate(cfg: dict, model, vs=None) -> tuple[dict, dict, dict, dict]:
     return temps, thresholds, metrics(vs, logits, temps, thresholds), ece_table(vs, logits, temps)
 
 
-def calibrate_and_save(cfg: dict, model, result: dict, run_dir, baseline: dict | None = None) -> dict:
+def calibrate_and_save(cfg: dict, model, result: dict, run_dir, baseline: dict | None = None,
+                       selection: dict | None = None) -> dict:
     temps, thresholds, m, ece = calibrate(cfg, model)
     sh = cfg["ship"]
     card = {
@@ -68,6 +69,8 @@ def calibrate_and_save(cfg: dict, model, result: dict, run_dir, baseline: dict |
     }
     if baseline:
         card["single_task_baseline"] = baseline
+    if selection:
+        card["recipe_selection"] = selection
     card = save_model(model, sh["name"], card, Path(sh["models_dir"]))
     save_model(model, "calibrated", card, Path(run_dir))
     print({k: card["metrics"][k] for k in card["metrics"] if k != "ece"}, card["metrics"]["ece"])

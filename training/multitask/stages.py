@@ -164,18 +164,38 @@ def run_pseudolabel(cfg: dict, run_dir, teacher_dir) -> dict:
 
 # ---------------------------------------------------------------- multitask / single-task
 
-def run_multitask(cfg: dict, run_dir, pool_dir) -> tuple[MultiTaskQuality, dict]:
+def pool_sources(root: Path, cfg: dict) -> list[Path]:
+    """Source photo of each pool entry, in the order `run_pseudolabel` wrote them."""
+    real = [p for p, lab in drimdb(root)["train"] if lab != "outlier"]
+    versions = cfg["pseudolabel"]["versions_per_photo"]
+    return real + [p for p in clean_sources(root)["train"] for _ in range(versions)]
+
+
+def pool_keep(root: Path, cfg: dict, n: int, held: set[Path]) -> np.ndarray:
+    """Mask of pool entries not derived from a held-out photo (its real copy and its degradations)."""
+    if not held:
+        return np.ones(n, bool)
+    sources = pool_sources(root, cfg)
+    if len(sources) != n:
+        raise ValueError(f"the pool has {n} entries, its config implies {len(sources)}: rebuild it")
+    return np.array([p not in held for p in sources])
+
+
+def run_multitask(cfg: dict, run_dir, pool_dir, holdout=None, validate=None) -> tuple[MultiTaskQuality, dict]:
+    """Fine-tune on the pool. `holdout` (DRIMDB training photos) is left out of it, degraded copies
+    included, for cross-validation (`select.py`), which then passes its own `validate`."""
     run = start_run(cfg, run_dir)
     root, S = data_root(cfg), cfg["input_size"]
     st = cfg["multitask"]
     pool = np.load(Path(pool_dir) / "pool.npz")
     px, pgrade, psoft, psource = pool["x"], pool["grade"], pool["soft"], pool["source"]
-    groups = {"real": np.flatnonzero(psource == "real"), "synthetic": np.flatnonzero(psource == "synthetic")}
-    outliers = load_squares([p for p, lab in drimdb(root)["train"] if lab == "outlier"], S, cfg["min_side"])
+    held = {p for p, _ in holdout or ()}
+    keep = pool_keep(root, cfg, len(px), held)
+    groups = {g: np.flatnonzero((psource == g) & keep) for g in ("real", "synthetic")}
+    outliers = load_squares([p for p, lab in drimdb(root)["train"] if lab == "outlier" and p not in held], S, cfg["min_side"])
     nonfundus = np.concatenate([outliers, split_non_fundus(non_fundus_squares(S))["train"]])
     mix = st["mix"]
     names, probs = list(mix), np.array([mix[k] for k in mix], float) / sum(mix.values())
-    vs = build_val_sets(root, S, cfg["min_side"], cfg["val_versions"])
     dw = float(st["detail_weight"])
 
     def batch_fn(rng, bs):
@@ -200,8 +220,11 @@ def run_multitask(cfg: dict, run_dir, pool_dir) -> tuple[MultiTaskQuality, dict]
         loss = parts["grade"] + parts["not_fundus"] + dw * sum(parts[a] for a in DETAILS)
         return loss, {"loss": float(loss.detach()), **{f"loss_{k}": float(v.detach()) for k, v in parts.items()}}
 
-    def validate(m):
-        return metrics(vs, collect_logits(m, vs), details=dw > 0)
+    if validate is None:
+        vs = build_val_sets(root, S, cfg["min_side"], cfg["val_versions"])
+
+        def validate(m):
+            return metrics(vs, collect_logits(m, vs), details=dw > 0)
 
     model = new_model(cfg)
     result = _fit(cfg, st, run, model, batch_fn, loss_fn, validate)
