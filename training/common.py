@@ -113,6 +113,19 @@ def load_checkpoint(path: Path) -> dict | None:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def resume(path: Path, **objects) -> dict:
+    """Restore each object's `state_dict` saved under its name by `save_checkpoint`.
+
+    Returns the checkpoint's other entries (epoch, elapsed, ...), {} when there is none.
+    """
+    ck = load_checkpoint(path)
+    if ck is None:
+        return {}
+    for name, obj in objects.items():
+        obj.load_state_dict(ck[name])
+    return {k: v for k, v in ck.items() if k not in objects}
+
+
 def ddp_setup():
     """(rank, world_size, device) under torchrun; (0, 1, best device) otherwise."""
     import torch

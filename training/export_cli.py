@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from riqa_desktop.core.calibration import probabilities
+
 RUNTIME_MODELS = ("quality_multitask", "efiqa_adapter")
 
 
@@ -66,7 +68,7 @@ def export_one(name: str, models_dir: Path, inputs_for) -> dict:
         if k == "grade":
             parity["grade_agreement"] = float((got[k].argmax(1) == refs[k].argmax(1)).mean())
         else:
-            p_ref, p_got = 1 / (1 + np.exp(-refs[k])), 1 / (1 + np.exp(-got[k]))
+            p_ref, p_got = probabilities(refs[k]), probabilities(got[k])
             parity[f"max_abs_prob_diff_{k}"] = float(np.abs(p_ref - p_got).max())
     card["onnx"] = {"file": out_path.name, "sha256": sha256_file(out_path), "opset": 17, "outputs": names,
                     "parity_with_torch": parity}

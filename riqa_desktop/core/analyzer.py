@@ -17,6 +17,7 @@ import numpy as np
 
 from . import errors
 from .assessment import ATTRIBUTES, GRADES, Assessment, AttributeResult, QualityMap
+from .calibration import probabilities
 from .gate import fundus_gate
 from .loading import LoadedImage, read_file
 from .measure import measure_regions
@@ -53,15 +54,6 @@ def make_backend(models_dir=None, device: str = "auto", backend: str = "auto", m
     if backend not in ("auto", "torch"):
         raise errors.RiqaError(f"unknown backend '{backend}' (auto, torch or onnx)")
     return TorchBackend.from_dir(models_dir, device)
-
-
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, np.float64)))
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(np.asarray(x, np.float64) - np.max(x))
-    return e / e.sum()
 
 
 def thumbnail(rgb: np.ndarray, side: int) -> np.ndarray:
@@ -230,21 +222,22 @@ class Analyzer:
         q_ms = (time.perf_counter() - t) * 1000 / len(preps)
         t = time.perf_counter()
         xm = xq if self.m_size == self.q_size else normalize_batch([p.squares[self.m_size] for p in preps])
-        grids = _sigmoid(self.backend.map_logits(xm))
+        grids = probabilities(self.backend.map_logits(xm))
         m_ms = (time.perf_counter() - t) * 1000 / len(preps)
         cal = self.quality_card.get("calibration", {})
         thr = self.quality_card.get("thresholds", {})
+        p = {head: probabilities(q_out[head], float(cal.get(head, 1.0))) for head in ("grade", "not_fundus", *ATTRIBUTES)}
         for i, (prep, a) in enumerate(zip(preps, targets)):
-            g = _softmax(q_out["grade"][i] / float(cal.get("grade", 1.0)))
-            p_nf = float(_sigmoid(q_out["not_fundus"][i] / float(cal.get("not_fundus", 1.0))))
+            g = p["grade"][i]
+            p_nf = float(p["not_fundus"][i])
             probs = {k: float(g[j]) * (1.0 - p_nf) for j, k in enumerate(GRADES)}
             probs["not_fundus"] = p_nf
             a.grade_probs = probs
             a.grade = "not_fundus" if p_nf >= float(thr.get("not_fundus", 0.5)) else GRADES[int(np.argmax(g))]
             a.confidence = p_nf if a.grade == "not_fundus" else float(g.max())
             for name in ATTRIBUTES:
-                p = float(_sigmoid(q_out[name][i] / float(cal.get(name, 1.0))))
-                a.attributes[name] = AttributeResult(ok=p < float(thr.get(name, 0.5)), p_bad=p)
+                p_bad = float(p[name][i])
+                a.attributes[name] = AttributeResult(ok=p_bad < float(thr.get(name, 0.5)), p_bad=p_bad)
             grid = grids[i].astype(np.float32)
             a.quality_map = QualityMap(grid=grid, geometry=prep.geometry)
             a.quality_score = 1.0 - float(grid.mean())

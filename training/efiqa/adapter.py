@@ -22,7 +22,7 @@ from riqa_desktop.core.preprocess import to_tensor_batch
 from riqa_desktop.models.backbones import pretrained_backbone
 from riqa_desktop.models.efiqa import vessel_map
 from riqa_desktop.models.registry import build_model, load_model, save_model
-from training.common import MetricsCSV, data_root, ddp_setup, device_description, load_checkpoint, save_checkpoint
+from training.common import MetricsCSV, data_root, ddp_setup, device_description, resume, save_checkpoint
 from training.degradations import LOCAL_KINDS
 from training.splits import clean_sources, drimdb
 
@@ -110,10 +110,8 @@ def run(cfg: dict, run_dir: Path) -> dict:
     head = model.head.to(device)
     opt = torch.optim.AdamW(head.parameters(), lr=c["lr"])
     ckpt_path = run_dir / "checkpoint.pt"
-    start, elapsed = 0, 0.0
-    if (ck := load_checkpoint(ckpt_path)) is not None:
-        head.load_state_dict(ck["head"]), opt.load_state_dict(ck["opt"])
-        start, elapsed = ck["epoch"], ck["elapsed"]
+    ck = resume(ckpt_path, head=head, opt=opt)
+    start, elapsed = ck.get("epoch", 0), ck.get("elapsed", 0.0)
     metrics = MetricsCSV(run_dir / "metrics.csv")
     gen = torch.Generator().manual_seed(int(cfg["seed"]))
     shard = torch.arange(rank, len(yf), world)

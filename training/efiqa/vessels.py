@@ -23,7 +23,7 @@ from riqa_desktop.core.loading import read_image
 from riqa_desktop.core.preprocess import square_crop
 from riqa_desktop.models.efiqa import VESSEL_SIZE, segment_vessels, vessel_input
 from riqa_desktop.models.registry import build_model, save_model
-from training.common import MetricsCSV, data_root, ddp_setup, device_description, load_checkpoint, save_checkpoint
+from training.common import MetricsCSV, data_root, ddp_setup, device_description, resume, save_checkpoint
 
 from ..metrics import auc
 from .common import repo_path, wrap_ddp
@@ -145,10 +145,8 @@ def run(cfg: dict, run_dir: Path) -> dict:
     total = c["epochs"] * c["steps_per_epoch"]
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=c["lr"], total_steps=total, pct_start=0.05)
     ckpt_path = run_dir / "checkpoint.pt"
-    start, elapsed = 0, 0.0
-    if (ck := load_checkpoint(ckpt_path)) is not None:
-        model.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"]), sched.load_state_dict(ck["sched"])
-        start, elapsed = ck["epoch"], ck["elapsed"]
+    ck = resume(ckpt_path, model=model, opt=opt, sched=sched)
+    start, elapsed = ck.get("epoch", 0), ck.get("elapsed", 0.0)
     data = load_training_squares(root)
     test = drive_test(root)
     metrics = MetricsCSV(run_dir / "metrics.csv")

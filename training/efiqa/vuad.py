@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from riqa_desktop.models.efiqa import VESSEL_FLOOR, VUAD_SIZE, inpaint, vessel_map
 from riqa_desktop.models.registry import build_model, load_model, save_model
-from training.common import MetricsCSV, data_root, ddp_setup, device_description, load_checkpoint, save_checkpoint
+from training.common import MetricsCSV, data_root, ddp_setup, device_description, resume, save_checkpoint
 from training.splits import clean_sources
 
 from ..squares import fov_square
@@ -142,10 +142,8 @@ def run(cfg: dict, run_dir: Path) -> dict:
     model, net = wrap_ddp(build_model("unet_res", **arch), world, device)
     opt = torch.optim.AdamW(model.parameters(), lr=c["lr"])
     ckpt_path = run_dir / "checkpoint.pt"
-    start, elapsed = 0, 0.0
-    if (ck := load_checkpoint(ckpt_path)) is not None:
-        model.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
-        start, elapsed = ck["epoch"], ck["elapsed"]
+    ck = resume(ckpt_path, model=model, opt=opt)
+    start, elapsed = ck.get("epoch", 0), ck.get("elapsed", 0.0)
     metrics = MetricsCSV(run_dir / "metrics.csv")
     total = c["epochs"] * c["steps_per_epoch"]
     for epoch in range(start, c["epochs"]):

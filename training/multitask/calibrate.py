@@ -31,10 +31,3 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     opt.step(nll)
     return float(np.clip(log_t.exp().item(), T_MIN, T_MAX))
 
-
-def probabilities(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    z = np.asarray(logits, dtype=np.float64) / temperature
-    if z.ndim == 2:
-        e = np.exp(z - z.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
-    return 1 / (1 + np.exp(-z))

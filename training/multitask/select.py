@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from riqa_desktop.core.calibration import probabilities
+
 from ..common import data_root, set_dotted
 from ..metrics import f1_per_class
 from ..splits import drimdb
-from .calibrate import probabilities
 from .data import load_squares
 from .stages import run_multitask
 from .validation import DRIMDB_CLASSES, drimdb_decision, predict

@@ -21,13 +21,14 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from riqa_desktop.core.calibration import probabilities
 from riqa_desktop.core.preprocess import to_tensor_batch
 from riqa_desktop.models.backbones import pretrained_backbone
 from riqa_desktop.models.multitask import DETAILS, MultiTaskQuality
 from riqa_desktop.models.registry import load_model, save_model
 
 from .. import degradations as D
-from ..common import MetricsCSV, data_root, ddp_setup, device_description, load_checkpoint, save_checkpoint, start_run
+from ..common import MetricsCSV, data_root, ddp_setup, device_description, resume, save_checkpoint, start_run
 from ..splits import clean_sources, drimdb
 from .data import augment, load_squares, non_fundus_squares, split_non_fundus
 from .validation import build_val_sets, collect_logits, metrics, predict
@@ -59,9 +60,7 @@ def _fit(cfg: dict, stage: dict, run: Path, model, batch_fn, loss_fn, validate) 
     total = stage["epochs"] * stage["steps_per_epoch"]
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / 20) * 0.5 * (1 + math.cos(math.pi * i / total)))
     ckpt_path, start, row = run / "checkpoint.pt", 0, {}
-    ckpt = load_checkpoint(ckpt_path)
-    if ckpt:
-        model.load_state_dict(ckpt["model"]), opt.load_state_dict(ckpt["opt"]), sched.load_state_dict(ckpt["sched"])
+    if ckpt := resume(ckpt_path, model=model, opt=opt, sched=sched):
         start, row = ckpt["epoch"] + 1, ckpt["row"]
         print(f"resuming {run} at epoch {start}")
     log = MetricsCSV(run / "metrics.csv")
@@ -152,7 +151,7 @@ def run_pseudolabel(cfg: dict, run_dir, teacher_dir) -> dict:
     teacher, _ = load_model("teacher", Path(teacher_dir))
     x = np.stack(xs)
     logits = predict(teacher, x)
-    soft = np.stack([1 / (1 + np.exp(-logits[a])) for a in DETAILS], 1).astype(np.float32)
+    soft = np.stack([probabilities(logits[a]) for a in DETAILS], 1).astype(np.float32)
     engine = np.array(engine)
     known = engine[:, 0] >= 0
     agreement = {a: float(np.mean((soft[known, j] >= 0.5) == engine[known, j])) for j, a in enumerate(DETAILS)}

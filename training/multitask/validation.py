@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from riqa_desktop.core.calibration import probabilities
 from riqa_desktop.core.preprocess import to_tensor_batch
 from riqa_desktop.models.multitask import DETAILS
 
 from .. import degradations as D
 from ..splits import clean_sources, drimdb
-from .calibrate import probabilities
 from .data import load_squares, non_fundus_squares, split_non_fundus
 from ..metrics import auc, ece, f1_per_class
 
