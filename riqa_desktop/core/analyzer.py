@@ -227,6 +227,8 @@ class Analyzer:
         cal = self.quality_card.get("calibration", {})
         thr = self.quality_card.get("thresholds", {})
         p = {head: probabilities(q_out[head], float(cal.get(head, 1.0))) for head in ("grade", "not_fundus", *ATTRIBUTES)}
+        if "laterality" in q_out:
+            p["laterality"] = probabilities(q_out["laterality"], float(cal.get("laterality", 1.0)))
         for i, (prep, a) in enumerate(zip(preps, targets)):
             g = p["grade"][i]
             p_nf = float(p["not_fundus"][i])
@@ -241,6 +243,9 @@ class Analyzer:
             grid = grids[i].astype(np.float32)
             a.quality_map = QualityMap(grid=grid, geometry=prep.geometry)
             a.quality_score = 1.0 - float(grid.mean())
+            if "laterality" in p:
+                a.eye_model = {"p_right": round(float(p["laterality"][i]), 4),
+                               "threshold": float(thr.get("laterality", 0.5))}
             a.timings_ms["quality_model"] = q_ms
             a.timings_ms["quality_map"] = m_ms
 

@@ -76,6 +76,7 @@ class Assessment:
     file_sha256: str = ""
     file_size: int = 0
     thumbnail: np.ndarray | None = field(default=None, repr=False)  # small RGB copy for lists and reports
+    eye_model: dict | None = None  # the quality model's laterality: {"p_right", "threshold"} (see core/laterality)
 
     @property
     def frame_index(self) -> int:
@@ -102,6 +103,7 @@ class Assessment:
             "comparison": self.comparison,
             "fov": self.fov,
             "eye": self.metadata.laterality,
+            "eye_model": self.eye_model,
             "patient_id": self.metadata.patient_id,
             "acquired": self.metadata.acquired,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
