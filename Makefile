@@ -10,10 +10,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test,training]"
 	touch $(STAMP)
 
-.PHONY: install run test bench
+.PHONY: install run test bench qt-libs
 install: $(STAMP)
 
-run: $(STAMP)
+# Linux: are the Qt window's system libraries there? Asked with the system Python, before the long install.
+qt-libs:
+	@$(PY) -m riqa_desktop.qt_platform
+
+run: qt-libs $(STAMP)
 	$(BIN)/riqa-desktop $(ARGS)
 
 test: $(STAMP)
