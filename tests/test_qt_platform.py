@@ -102,3 +102,11 @@ def test_the_table_covers_every_system_library_of_the_installed_xcb_plugin():
         qt / "lib" / f"libQt6{m}.so.6" for m in ("XcbQpa", "Gui", "DBus", "Widgets")]
     system = {s for f in files for s in _needed(f) if not s.startswith(("libQt6", "libicu")) and not BASE.match(s)}
     assert system - set(qt_platform.LIBRARIES) == set()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is needed")
+def test_make_run_checks_before_it_installs_anything():
+    repo = Path(app.__file__).parent.parent
+    proc = subprocess.run(["make", "-n", "run"], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "-m riqa_desktop.qt_platform" in proc.stdout.splitlines()[0]
