@@ -154,15 +154,16 @@ def _batch(args, analyzer, store) -> int:
     paths = [p for p in list_photos(folder) if display_path(p) not in done]
     if done:
         print(f"resuming: {len(done)} photos already in {out / 'results.csv'}", file=sys.stderr)
-    with Progress(len(paths)) as progress:  # a bar on a terminal, a line every few seconds in a log
-        for a in run_batch(analyzer, paths, store, on_result=lambda done, _n, _a: progress.advance_to(done)):
-            if a.thumbnail is not None:
-                stem = _thumb_stem(display_path(a.path), a.metadata.frame_index)
-                cv2.imwrite(str(thumbs / f"{stem}.jpg"), cv2.cvtColor(a.thumbnail, cv2.COLOR_RGB2BGR))
-                over = map_thumbnail(a)
-                if over is not None:
-                    cv2.imwrite(str(thumbs / f"{stem}_map.jpg"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
-            log.append(a)
+    progress = Progress(len(paths))  # a bar on a terminal, a line every few seconds in a log
+    for a in run_batch(analyzer, paths, store, on_result=lambda done, _n, _a: progress.advance_to(done)):
+        if a.thumbnail is not None:
+            stem = _thumb_stem(display_path(a.path), a.metadata.frame_index)
+            cv2.imwrite(str(thumbs / f"{stem}.jpg"), cv2.cvtColor(a.thumbnail, cv2.COLOR_RGB2BGR))
+            over = map_thumbnail(a)
+            if over is not None:
+                cv2.imwrite(str(thumbs / f"{stem}_map.jpg"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
+        log.append(a)
+    progress.close()
     log.close()
     images = {}
     for r in log.rows:

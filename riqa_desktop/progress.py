@@ -43,9 +43,3 @@ class Progress:
         text = tqdm.format_meter(self.n, self.total, now - self.start, unit=self.unit, bar_format=LINE)
         self.stream.write(text + "\n")
         self.stream.flush()
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

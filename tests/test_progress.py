@@ -22,10 +22,11 @@ class Terminal(io.StringIO):
 
 def test_in_a_log_one_line_every_few_seconds_and_the_last_count():
     log, clock = io.StringIO(), Clock()
-    with Progress(100, stream=log, every_s=5.0, clock=clock) as p:
-        for done in range(1, 101):
-            clock.t += 0.12  # 12 s in all
-            p.advance_to(done)
+    p = Progress(100, stream=log, every_s=5.0, clock=clock)
+    for done in range(1, 101):
+        clock.t += 0.12  # 12 s in all
+        p.advance_to(done)
+    p.close()
     text = log.getvalue()
     assert "\r" not in text
     lines = text.splitlines()
@@ -35,9 +36,10 @@ def test_in_a_log_one_line_every_few_seconds_and_the_last_count():
 
 def test_no_repeated_last_line_and_nothing_for_an_empty_run():
     log, clock = io.StringIO(), Clock()
-    with Progress(2, stream=log, every_s=5.0, clock=clock) as p:
-        clock.t += 6
-        p.advance_to(2)
+    p = Progress(2, stream=log, every_s=5.0, clock=clock)
+    clock.t += 6
+    p.advance_to(2)
+    p.close()
     assert log.getvalue().count("\n") == 1 and log.getvalue().startswith("2/2 photos")
     empty = io.StringIO()
     Progress(0, stream=empty).close()
@@ -46,8 +48,9 @@ def test_no_repeated_last_line_and_nothing_for_an_empty_run():
 
 def test_on_a_terminal_a_tqdm_bar():
     term = Terminal()
-    with Progress(3, stream=term) as p:
-        for done in (1, 2, 3):
-            p.advance_to(done)
+    p = Progress(3, stream=term)
+    for done in (1, 2, 3):
+        p.advance_to(done)
+    p.close()
     out = term.getvalue()
     assert "\r" in out and "3/3" in out and "photo/s" in out
