@@ -30,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return run()
 
+    from . import qt_platform
+
+    problem = qt_platform.check()  # else Qt aborts with a page of text that names no package
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -12,12 +12,12 @@ import json
 import logging
 import queue
 import sys
-import time
 from pathlib import Path
 
 from .core import errors
 from .core.assessment import GRADE_WORDS, Assessment
 from .core.loading import display_path
+from .progress import Progress
 
 EXIT_OK, EXIT_INTERNAL, EXIT_UNREADABLE = 0, 1, 2
 
@@ -154,14 +154,8 @@ def _batch(args, analyzer, store) -> int:
     paths = [p for p in list_photos(folder) if display_path(p) not in done]
     if done:
         print(f"resuming: {len(done)} photos already in {out / 'results.csv'}", file=sys.stderr)
-    t0 = time.perf_counter()
-
-    def progress(i: int, n: int, a: Assessment) -> None:
-        rate = i / max(time.perf_counter() - t0, 1e-6)
-        sys.stderr.write(f"\r[{'#' * int(30 * i / max(n, 1)):<30}] {i}/{n}  {rate:.1f} photos/s  ")
-        sys.stderr.flush()
-
-    for a in run_batch(analyzer, paths, store, on_result=progress):
+    progress = Progress(len(paths))  # a bar on a terminal, a line every few seconds in a log
+    for a in run_batch(analyzer, paths, store, on_result=lambda done, _n, _a: progress.advance_to(done)):
         if a.thumbnail is not None:
             stem = _thumb_stem(display_path(a.path), a.metadata.frame_index)
             cv2.imwrite(str(thumbs / f"{stem}.jpg"), cv2.cvtColor(a.thumbnail, cv2.COLOR_RGB2BGR))
@@ -169,7 +163,7 @@ def _batch(args, analyzer, store) -> int:
             if over is not None:
                 cv2.imwrite(str(thumbs / f"{stem}_map.jpg"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
         log.append(a)
-    sys.stderr.write("\n")
+    progress.close()
     log.close()
     images = {}
     for r in log.rows:
