@@ -10,7 +10,6 @@ tolerance. Prints one line per check and exits 0, or 1 with the reason.
 from __future__ import annotations
 
 import json
-import os
 import time
 
 from .resources import models_dir, samples_dir
@@ -53,30 +52,10 @@ def check_samples(backend: str = "auto") -> tuple[list[str], list[str]]:
     return lines, problems
 
 
-def window_startup_ms() -> float:
-    """Time to a shown main window (offscreen), the part of start-up a photographer waits for."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import tempfile
-
-    t = time.perf_counter()
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from .ui.main_window import MainWindow
-
-    app = QApplication.instance() or QApplication([])
-    with tempfile.TemporaryDirectory() as d:
-        settings = QSettings(os.path.join(d, "selftest.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings, analyzer_factory=lambda: None, data_dir=d)
-        window.show()
-        app.processEvents()
-        ms = (time.perf_counter() - t) * 1000
-        window.close()
-    return ms
-
-
 def run(backend: str = "auto") -> int:
     try:
+        from .ui.launch import window_startup_ms
+
         ms = window_startup_ms()
         print(f"window shown in {ms:.0f} ms")
         lines, problems = check_samples(backend)

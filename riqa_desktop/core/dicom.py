@@ -12,7 +12,7 @@ from typing import BinaryIO
 import numpy as np
 
 from . import errors
-from .loading import MAX_PIXELS, LoadedImage, PhotoMetadata
+from .photo import MAX_PIXELS, LoadedImage, PhotoMetadata, to_rgb8
 
 _SUPPORTED_TS = {
     "1.2.840.10008.1.2": "Implicit VR Little Endian",
@@ -114,8 +114,6 @@ def _decode_reduced(ds, ts: str, n_frames: int, min_side: int, size: tuple[int, 
 
     from PIL import Image
     from pydicom.encaps import generate_frames
-
-    from .loading import to_rgb8
 
     out = []
     try:
