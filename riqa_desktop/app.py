@@ -25,6 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # first: bundled builds re-enter main in worker processes
     args = build_parser().parse_args(argv)
+    from .core.applog import configure
+    from .core.store import default_data_dir
+
+    configure(args.data_dir or default_data_dir())  # library warnings: log file, never window or terminal
     if args.self_test:
         from .selftest import run
 

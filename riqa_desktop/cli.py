@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     args = build_parser().parse_args(argv)
+    from .core.applog import configure
+    from .core.store import default_data_dir
+
+    configure(args.data_dir or default_data_dir())  # library warnings and tracebacks: log file, not terminal
     try:
         from .core.analyzer import Analyzer
 
