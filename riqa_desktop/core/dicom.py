@@ -19,7 +19,7 @@ from .applog import c_stderr_to_log
 from .modality import refusal
 from .photo import MAX_PIXELS, LoadedImage, PhotoMetadata, to_rgb8
 
-_SUPPORTED_TS = {
+SUPPORTED_TS = {
     "1.2.840.10008.1.2": "Implicit VR Little Endian",
     "1.2.840.10008.1.2.1": "Explicit VR Little Endian",
     "1.2.840.10008.1.2.2": "Explicit VR Big Endian",
@@ -99,7 +99,7 @@ def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImag
     reason = refusal(ds)
     if reason:
         raise errors.NotAFundusPhotoError(reason)
-    if ts not in _SUPPORTED_TS:
+    if ts not in SUPPORTED_TS:
         raise errors.UnsupportedCompressionError(f"unsupported compression: {_ts_name(ts)}")
     try:
         rows, cols = int(ds.Rows), int(ds.Columns)
@@ -126,7 +126,7 @@ def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImag
         text = str(exc)
         if "plugin" in text.lower() or "decoder" in text.lower() or "missing required" in text.lower():
             raise errors.UnsupportedCompressionError(
-                f"unsupported compression: {_SUPPORTED_TS.get(ts, ts)} could not be decoded here"
+                f"unsupported compression: {SUPPORTED_TS.get(ts, ts)} could not be decoded here"
             ) from None
         raise errors.NotAnImageError("DICOM pixel data does not match its header") from None
     except Exception:
