@@ -4,7 +4,9 @@ Opens the main window offscreen (timing start-up), assesses every bundled
 sample photo with the shipped models, and checks each result against
 `resources/samples/expected.json`: the same model files (sha256 from their
 cards), the same grade, probabilities and quality score within the stated
-tolerance. Prints one line per check and exits 0, or 1 with the reason.
+tolerance; and decodes one photo in each DICOM syntax clinics send
+(`resources/samples/dicom`), so a bundle that lost a decoder plug-in fails.
+Prints one line per check and exits 0, or 1 with the reason.
 """
 
 from __future__ import annotations
@@ -52,6 +54,33 @@ def check_samples(backend: str = "auto") -> tuple[list[str], list[str]]:
     return lines, problems
 
 
+def check_dicom_syntaxes() -> tuple[list[str], list[str]]:
+    """(report lines, problems): each DICOM syntax in `samples/dicom` decodes to the reference within its error."""
+    import numpy as np
+    from PIL import Image
+
+    from .core.errors import InputError
+    from .core.loading import read_image
+
+    folder = samples_dir() / "dicom"
+    expected = json.loads((folder / "expected.json").read_text())
+    ref = np.asarray(Image.open(folder / expected["reference"]).convert("RGB")).astype(int)
+    lines, problems = [], []
+    for name, want in expected["files"].items():
+        try:
+            rgb = read_image(folder / name).rgb.astype(int)
+        except InputError as exc:
+            problems.append(f"{name}: {exc}")
+            continue
+        target = ref if want["channel"] is None else np.repeat(ref[..., want["channel"], None], 3, axis=2)
+        err = int(np.abs(rgb - target).max()) if rgb.shape == target.shape else 999
+        ok = err <= want["max_error"]
+        lines.append(f"{'ok ' if ok else 'BAD'} {name}: largest pixel error {err} (allowed {want['max_error']})")
+        if not ok:
+            problems.append(f"{name}: pixel error {err} > {want['max_error']}")
+    return lines, problems
+
+
 def run(backend: str = "auto") -> int:
     try:
         from .ui.launch import window_startup_ms
@@ -59,6 +88,8 @@ def run(backend: str = "auto") -> int:
         ms = window_startup_ms()
         print(f"window shown in {ms:.0f} ms")
         lines, problems = check_samples(backend)
+        dicom_lines, dicom_problems = check_dicom_syntaxes()
+        lines, problems = lines + dicom_lines, problems + dicom_problems
     except Exception as exc:  # the self-test reports every failure as its reason
         print(f"self-test FAILED: {type(exc).__name__}: {exc}")
         return 1
