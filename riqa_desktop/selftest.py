@@ -5,7 +5,8 @@ sample photo with the shipped models, and checks each result against
 `resources/samples/expected.json`: the same model files (sha256 from their
 cards), the same grade, probabilities and quality score within the stated
 tolerance; and decodes one photo in each DICOM syntax clinics send
-(`resources/samples/dicom`), so a bundle that lost a decoder plug-in fails.
+(`resources/samples/dicom`), so a bundle that lost a decoder plug-in fails;
+and starts the DICOM receiver on loopback and checks it answers C-ECHO.
 Prints one line per check and exits 0, or 1 with the reason.
 """
 
@@ -81,6 +82,33 @@ def check_dicom_syntaxes() -> tuple[list[str], list[str]]:
     return lines, problems
 
 
+def check_receiver() -> tuple[list[str], list[str]]:
+    """(report lines, problems): the DICOM receiver starts on loopback and answers C-ECHO."""
+    import tempfile
+
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
+
+    from .core.receiver import DicomReceiver
+
+    with tempfile.TemporaryDirectory() as d:
+        receiver = DicomReceiver(d, port=0, bind="127.0.0.1")
+        receiver.start()
+        try:
+            ae = AE(ae_title="SELFTEST")
+            ae.acse_timeout = ae.network_timeout = 5
+            ae.add_requested_context(Verification)
+            assoc = ae.associate("127.0.0.1", receiver.port, ae_title=receiver.ae_title)
+            status = assoc.send_c_echo().Status if assoc.is_established else None
+            if assoc.is_established:
+                assoc.release()
+        finally:
+            receiver.stop()
+    if status != 0:
+        return [], [f"DICOM receiver did not answer C-ECHO (status {status})"]
+    return ["ok  DICOM receiver answers C-ECHO on loopback"], []
+
+
 def run(backend: str = "auto") -> int:
     try:
         from .ui.launch import window_startup_ms
@@ -89,7 +117,8 @@ def run(backend: str = "auto") -> int:
         print(f"window shown in {ms:.0f} ms")
         lines, problems = check_samples(backend)
         dicom_lines, dicom_problems = check_dicom_syntaxes()
-        lines, problems = lines + dicom_lines, problems + dicom_problems
+        echo_lines, echo_problems = check_receiver()
+        lines, problems = lines + dicom_lines + echo_lines, problems + dicom_problems + echo_problems
     except Exception as exc:  # the self-test reports every failure as its reason
         print(f"self-test FAILED: {type(exc).__name__}: {exc}")
         return 1

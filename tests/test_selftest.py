@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from riqa_desktop import app
-from riqa_desktop.selftest import check_dicom_syntaxes, check_samples
+from riqa_desktop.selftest import check_dicom_syntaxes, check_receiver, check_samples
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
@@ -34,6 +34,10 @@ def test_a_missing_decoder_plug_in_fails_the_self_test(monkeypatch):
         monkeypatch.setattr(dec, "_available", {})
     _, problems = check_dicom_syntaxes()
     assert sorted(p.split(":")[0] for p in problems) == ["retina_jpegls.dcm", "retina_jpegls_near.dcm"]
+
+
+def test_receiver_answers_echo_in_the_self_test():
+    assert check_receiver() == (["ok  DICOM receiver answers C-ECHO on loopback"], [])
 
 
 def test_self_test_flag_exits_zero(capsys):
