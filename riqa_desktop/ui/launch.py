@@ -24,6 +24,11 @@ def run_window(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setStyle("Fusion")
     settings = QSettings()
+    chosen = prefs_io.load(settings).data_dir
+    if chosen and not args.data_dir:
+        from ..core.applog import configure
+
+        configure(chosen)  # the log file lives in the data folder chosen in Settings
     window = MainWindow(settings, device=args.device, data_dir=args.data_dir)
     window.show()
     first_run = not settings.value("tried_samples", False, type=bool)
