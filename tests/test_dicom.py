@@ -199,3 +199,20 @@ def test_decoder_chatter_on_a_damaged_jpeg_lossless_photo_stays_off_the_terminal
     except errors.InputError as exc:
         assert "\n" not in str(exc)
     assert capfd.readouterr().err == ""
+
+
+def test_modality_gate_reads_the_anatomic_region_code():
+    from pydicom.dataset import Dataset
+
+    from riqa_desktop.core.modality import refusal
+
+    def ds(sop, code, meaning):
+        d, item = Dataset(), Dataset()
+        d.SOPClassUID, d.Modality = sop, "XC"
+        item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = code, "SCT", meaning
+        d.AnatomicRegionSequence = [item]
+        return d
+
+    assert refusal(ds("1.2.840.10008.5.1.4.1.1.77.1.2", "5665001", "Retinal structure")) is None
+    assert refusal(ds(VL_PHOTO, "81745001", "Eye structure")) is None
+    assert refusal(ds(VL_PHOTO, "39937001", "Skin structure")) == "not a fundus photo: a photo of the skin structure"

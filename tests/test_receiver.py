@@ -181,3 +181,28 @@ def test_riqa_receive_assesses_a_received_photo_like_a_new_one(tmp_path, photo, 
     rec = json.loads(line)
     assert rec["path"] == str(tmp_path / "data" / "incoming" / f"{ds.SOPInstanceUID}.dcm")
     assert rec["ok"] and rec["grade"] in ("good", "usable", "reject", "not_fundus")
+
+
+def test_address_allow_list_and_called_ae_title_are_enforced(tmp_path, caplog):
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
+
+    r = DicomReceiver(tmp_path / "in", port=0, ae_title="RIQA", allowed_addresses=["127.0.0.2"], bind="127.0.0.1")
+    r.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="riqa.receiver"):
+            assoc = associate(r)
+            assert assoc.is_rejected
+            ae = AE(ae_title="CAMERA")
+            ae.acse_timeout = ae.network_timeout = 10
+            ae.add_requested_context(Verification)
+            r.allowed_addresses = set()
+            wrong_called = ae.associate("127.0.0.1", r.port, ae_title="OTHER")
+            assert wrong_called.is_rejected
+            ok = associate(r)
+            assert ok.send_c_echo().Status == 0x0000  # and it still answers afterwards
+            ok.release()
+        assert "address 127.0.0.1 is not allowed" in caplog.text
+        assert "refused association from 127.0.0.1 (CAMERA) by negotiation" in caplog.text
+    finally:
+        r.stop()

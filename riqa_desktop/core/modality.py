@@ -25,11 +25,10 @@ _MODALITY_WORDS = {
     "OPT": "an OCT scan", "OPM": "an ophthalmic map", "IVOCT": "an OCT scan", "IVUS": "an ultrasound image",
     "ES": "an endoscopy image", "SM": "a slide microscopy image", "GM": "a microscopy image",
     "RTIMAGE": "a radiotherapy image", "RTDOSE": "a radiotherapy dose map", "SEG": "a segmentation",
-    "ECG": "an ECG", "DG": "a diaphanography image", "TG": "a thermography image", "BMD": "a bone density scan",
-    "XC": None, "OP": None, "OT": None, "": None,  # photos, or nothing said: the pixels decide
-}
+    "DG": "a diaphanography image", "TG": "a thermography image", "BMD": "a bone density scan",
+}  # not named (XC, OP, OT, none, unknown codes): photos, or nothing said; the pixels decide
 _EYE_WORDS = ("EYE", "RETINA", "FUNDUS", "OPHTHALM", "OCUL", "OPTIC")
-_EYE_CODES = {"81745001", "T-AA000", "5665001", "T-AA610", "65784005", "T-AA621", "368557006"}
+_EYE_CODES = {"81745001", "T-AA000", "5665001", "T-AA610"}  # SNOMED CT / SRT: eye structure, retina
 
 
 def refusal(ds) -> str | None:
