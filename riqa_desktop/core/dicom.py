@@ -10,6 +10,7 @@ ultrasound is never decoded.
 from __future__ import annotations
 
 import re
+import threading
 from typing import BinaryIO
 
 import numpy as np
@@ -54,23 +55,25 @@ _SHORT_NAMES = {
 # other permissive decoder exists; pydicom, Pillow and pyjpegls do the rest.
 _GDCM_ONLY_FOR = {"1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"}
 _plugins_chosen = False
+_plugins_lock = threading.Lock()  # loader threads may open their first DICOM files together
 
 
 def _choose_plugins() -> None:
     global _plugins_chosen
-    if _plugins_chosen:
-        return
-    from pydicom.pixels import get_decoder
-    from pydicom.uid import AllTransferSyntaxes
+    with _plugins_lock:
+        if _plugins_chosen:
+            return
+        from pydicom.pixels import get_decoder
+        from pydicom.uid import AllTransferSyntaxes
 
-    for uid in set(AllTransferSyntaxes) - _GDCM_ONLY_FOR:
-        try:
-            decoder = get_decoder(uid)
-        except NotImplementedError:
-            continue
-        if "gdcm" in decoder.available_plugins:
-            decoder.remove_plugin("gdcm")
-    _plugins_chosen = True
+        for uid in set(AllTransferSyntaxes) - _GDCM_ONLY_FOR:
+            try:
+                decoder = get_decoder(uid)
+            except NotImplementedError:
+                continue
+            if "gdcm" in decoder.available_plugins:
+                decoder.remove_plugin("gdcm")
+        _plugins_chosen = True
 
 
 def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImage]:
