@@ -1,4 +1,4 @@
-"""`riqa`: assess photos, review a folder, or watch a camera folder from a terminal.
+"""`riqa`: assess photos, review a folder, watch a camera folder, or receive photos over DICOM from a terminal.
 
 Exit codes: 0 every input was read, 2 some inputs were unreadable (each is
 reported and the rest processed), 1 internal error (e.g. a missing model).
@@ -48,12 +48,28 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--json", action="store_true")
     w.add_argument("--polling", action="store_true", help="poll the folder (network shares)")
     w.add_argument("--limit", type=int, default=0, help="stop after this many photos (for scripts)")
+
+    r = sub.add_parser("receive", parents=[common], help="receive photos over DICOM (C-STORE) and assess each")
+    r.add_argument("--port", type=int, required=True, help="TCP port to listen on (104 and 11112 are usual)")
+    r.add_argument("--ae-title", default="RIQA", help="this receiver's AE title (the camera's 'called AE')")
+    r.add_argument("--allow-ae", action="append", default=[], metavar="AE",
+                   help="a calling AE title to accept (repeat; default: any)")
+    r.add_argument("--allow-address", action="append", default=[], metavar="IP",
+                   help="a sender address to accept (repeat; default: any)")
+    r.add_argument("--bind", default="", metavar="ADDR", help="listen on this local address only (default: all)")
+    r.add_argument("--incoming", metavar="DIR", help="where received objects are kept (default: DATA_DIR/incoming)")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--limit", type=int, default=0, help="stop after this many photos (for scripts)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     args = build_parser().parse_args(argv)
+    from .core.applog import configure
+    from .core.store import default_data_dir
+
+    configure(args.data_dir or default_data_dir())  # library warnings and tracebacks: log file, not terminal
     try:
         from .core.analyzer import Analyzer
 
@@ -63,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             from .core.store import ResultsStore
 
             store = ResultsStore(args.data_dir)
-        return {"assess": _assess, "batch": _batch, "watch": _watch}[args.command](args, analyzer, store)
+        commands = {"assess": _assess, "batch": _batch, "watch": _watch, "receive": _receive}
+        return commands[args.command](args, analyzer, store)
     except errors.RiqaError as exc:
         print(f"riqa: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
@@ -192,7 +209,7 @@ def _file_uri(p: Path) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(p.read_bytes()).decode("ascii")
 
 
-def _watch(args, analyzer, store) -> int:
+def _watch(args, analyzer, store, stable_s: float = 1.0) -> int:
     from .core.reshoot import ReshootTracker
     from .core.watcher import FolderWatcher
 
@@ -200,7 +217,7 @@ def _watch(args, analyzer, store) -> int:
     watcher = FolderWatcher(
         args.folder, on_ready=lambda p: ready.put((p, None)), on_problem=lambda p, why: ready.put((p, why)),
         on_status=lambda s: print(f"[{s}]", file=sys.stderr, flush=True), polling=args.polling or None,
-        known=store.seen if store else None,
+        known=store.seen if store else None, stable_s=stable_s,
     )
     reshoot = ReshootTracker()
     handled = 0
@@ -223,6 +240,27 @@ def _watch(args, analyzer, store) -> int:
     finally:
         watcher.stop()
     return EXIT_OK
+
+
+def _receive(args, analyzer, store) -> int:
+    """The receiver writes into the incoming folder; the watcher there assesses each object like a new photo."""
+    from .core.receiver import DicomReceiver
+    from .core.store import default_data_dir
+
+    incoming = Path(args.incoming or Path(args.data_dir or default_data_dir()) / "incoming")
+    receiver = DicomReceiver(incoming, args.port, args.ae_title, args.allow_ae, args.allow_address, bind=args.bind)
+    try:
+        receiver.start()
+    except OSError as exc:
+        print(f"riqa: cannot listen on port {args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    print(f"[receiving as {receiver.ae_title} on port {receiver.port} into {display_path(incoming)}]",
+          file=sys.stderr, flush=True)
+    args.folder, args.polling = str(incoming), False
+    try:
+        return _watch(args, analyzer, store, stable_s=0.0)  # received files appear whole (linked when written)
+    finally:
+        receiver.stop()
 
 
 if __name__ == "__main__":
