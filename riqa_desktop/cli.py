@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     common.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
-                        help="inference engine (auto: torch when installed, else ONNX Runtime)")
+                        help="inference engine (auto: ONNX Runtime on the CPU when its exports are there, torch on CUDA)")
     common.add_argument("--data-dir", default=None, help="results store folder (default: RIQA_DATA_DIR or per-user)")
     common.add_argument("--models-dir", default=None, help=argparse.SUPPRESS)
     common.add_argument("--no-store", action="store_true", help="do not record results in the results store")
