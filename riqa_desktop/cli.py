@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("folder")
     b.add_argument("--out", required=True, help="output folder for results.csv and report.html")
     b.add_argument("--fresh", action="store_true", help="start over instead of resuming an earlier run in --out")
+    b.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="assess on a Dask cluster: its scheduler address, or 'local' to start one here "
+                        "(optional extra 'cluster')")
+    b.add_argument("--workers", type=int, default=2, help="worker processes of --cluster local (default 2)")
 
     w = sub.add_parser("watch", parents=[common], help="assess each new photo as it arrives in a folder")
     w.add_argument("folder")
@@ -57,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from .core.analyzer import Analyzer
 
-        analyzer = Analyzer(models_dir=args.models_dir, device=args.device, backend=args.backend)
+        # A cluster batch loads the models on its workers, not here.
+        analyzer = None if getattr(args, "cluster", None) else \
+            Analyzer(models_dir=args.models_dir, device=args.device, backend=args.backend)
         store = None
         if not args.no_store:
             from .core.store import ResultsStore
@@ -149,6 +155,7 @@ def _batch(args, analyzer, store) -> int:
     thumbs.mkdir(parents=True, exist_ok=True)
     if args.fresh and (out / "results.csv").exists():
         (out / "results.csv").unlink()
+    fresh = not (out / "results.csv").exists()
     log = CsvLog(out / "results.csv")
     done = log.done()
     paths = [p for p in list_photos(folder) if display_path(p) not in done]
@@ -161,7 +168,11 @@ def _batch(args, analyzer, store) -> int:
         sys.stderr.write(f"\r[{'#' * int(30 * i / max(n, 1)):<30}] {i}/{n}  {rate:.1f} photos/s  ")
         sys.stderr.flush()
 
-    for a in run_batch(analyzer, paths, store, on_result=progress):
+    if args.cluster:
+        results = _cluster_results(args, paths, store, _batch_id(out, fresh), progress)
+    else:
+        results = run_batch(analyzer, paths, store, on_result=progress)
+    for a in results:
         if a.thumbnail is not None:
             stem = _thumb_stem(display_path(a.path), a.metadata.frame_index)
             cv2.imwrite(str(thumbs / f"{stem}.jpg"), cv2.cvtColor(a.thumbnail, cv2.COLOR_RGB2BGR))
@@ -182,6 +193,31 @@ def _batch(args, analyzer, store) -> int:
         print(f"{Path(r['path']).name}: UNREADABLE - {r['error']}", file=sys.stderr)
     print(f"{len(log.rows)} results ({len(bad)} unreadable) -> {out / 'results.csv'}, {out / 'report.html'}")
     return EXIT_UNREADABLE if bad else EXIT_OK
+
+
+def _batch_id(out: Path, fresh: bool) -> str:
+    """The results store's id for the review written to `out`, kept across resumes (in out/batch_id)."""
+    import uuid
+
+    f = out / "batch_id"
+    if fresh or not f.is_file():
+        f.write_text(f"cli-{uuid.uuid4().hex[:12]}\n", encoding="utf-8")
+    return f.read_text(encoding="utf-8").strip()
+
+
+def _cluster_results(args, paths, store, batch_id, progress):
+    """The photos assessed on a Dask cluster's workers (the same Analyzer options as a local run)."""
+    from .core.cluster import connect, run_cluster_batch
+
+    client, cluster = connect(args.cluster, args.workers)
+    options = {"models_dir": args.models_dir, "device": args.device, "backend": args.backend,
+               "threads": 1 if cluster is not None else None}
+    try:
+        yield from run_cluster_batch(client, paths, options, store, batch_id, on_result=progress)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _thumb_stem(path: str, frame: int) -> str:
