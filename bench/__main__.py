@@ -7,6 +7,7 @@ Sections (each can be skipped):
              (random weights: speed only), (b) the paper's ResNet-18 multi-task model, (c) ours
   startup    a fresh `riqa assess` process: import + model load + first verdict
   gui        the desktop app offscreen: window shown, first verdict, longest GUI-thread stall in a batch
+  cluster    `riqa batch --cluster`: photos/s on a local Dask cluster of 1 and 2 workers
 Threads: torch and ONNX Runtime use `--threads` (default 2, the target machine's cores).
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cluster import cluster
 from .inputs import batch_inputs, latency_inputs
 from .tables import percentile, table
 
@@ -169,14 +171,14 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", nargs="*", choices=["latency", "batch", "reference", "startup", "gui"])
+    ap.add_argument("--only", nargs="*", choices=["latency", "batch", "reference", "startup", "gui", "cluster"])
     args = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     import torch
 
     torch.set_num_threads(args.threads)
     root = Path(args.data_root)
-    sections = args.only or ["latency", "batch", "reference", "startup", "gui"]
+    sections = args.only or ["latency", "batch", "reference", "startup", "gui", "cluster"]
     import platform
 
     print(f"# riqa_desktop benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -184,7 +186,8 @@ def main() -> int:
     for name in sections:
         print({"latency": lambda: latency(root, args.repeats), "batch": lambda: batch(root, args.batch_size),
                "reference": lambda: reference(args.repeats), "startup": lambda: startup(root),
-               "gui": lambda: gui(root, args.batch_size)}[name](), flush=True)
+               "gui": lambda: gui(root, args.batch_size),
+               "cluster": lambda: cluster(root, args.batch_size)}[name](), flush=True)
     return 0
 
 
