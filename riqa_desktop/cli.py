@@ -142,17 +142,15 @@ def _assess(args, analyzer, store) -> int:
 
 def _batch(args, analyzer, store) -> int:
     """Crash-safe: each result is a durable CSV row; a rerun resumes where it stopped."""
-    import cv2
-
     from .core.batch import list_photos, run_batch
-    from .core.report import CsvLog, map_thumbnail, write_html_rows
+    from .core.report import CsvLog, write_report
+    from .core.thumbstore import ThumbnailStore
 
     folder, out = Path(args.folder), Path(args.out)
     if not folder.is_dir():
         print(f"riqa: {folder} is not a folder", file=sys.stderr)
         return EXIT_INTERNAL
-    thumbs = out / "thumbs"
-    thumbs.mkdir(parents=True, exist_ok=True)
+    thumbs = ThumbnailStore(out / "thumbs")
     if args.fresh and (out / "results.csv").exists():
         (out / "results.csv").unlink()
     fresh = not (out / "results.csv").exists()
@@ -173,21 +171,11 @@ def _batch(args, analyzer, store) -> int:
     else:
         results = run_batch(analyzer, paths, store, on_result=progress)
     for a in results:
-        if a.thumbnail is not None:
-            stem = _thumb_stem(display_path(a.path), a.metadata.frame_index)
-            cv2.imwrite(str(thumbs / f"{stem}.jpg"), cv2.cvtColor(a.thumbnail, cv2.COLOR_RGB2BGR))
-            over = map_thumbnail(a)
-            if over is not None:
-                cv2.imwrite(str(thumbs / f"{stem}_map.jpg"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
+        thumbs.put(a)
         log.append(a)
     sys.stderr.write("\n")
     log.close()
-    images = {}
-    for r in log.rows:
-        key = (r["path"], int(r["frame"] or 0))
-        stem = _thumb_stem(*key)
-        images[key] = tuple(_file_uri(thumbs / f"{stem}{suffix}.jpg") for suffix in ("", "_map"))
-    write_html_rows(log.rows, out / "report.html", images, title=f"Fundus photo quality: {folder.name}")
+    write_report(log.rows, out / "report.html", thumbs, title=f"Fundus photo quality: {folder.name}")
     bad = [r for r in log.rows if r["ok"] != "True"]
     for r in bad:
         print(f"{Path(r['path']).name}: UNREADABLE - {r['error']}", file=sys.stderr)
@@ -218,20 +206,6 @@ def _cluster_results(args, paths, store, batch_id, progress):
         client.close()
         if cluster is not None:
             cluster.close()
-
-
-def _thumb_stem(path: str, frame: int) -> str:
-    import hashlib
-
-    return hashlib.sha1(f"{path}#{frame}".encode("utf-8")).hexdigest()[:16]
-
-
-def _file_uri(p: Path) -> str:
-    import base64
-
-    if not p.exists():
-        return ""
-    return "data:image/jpeg;base64," + base64.b64encode(p.read_bytes()).decode("ascii")
 
 
 def _watch(args, analyzer, store) -> int:
