@@ -136,3 +136,10 @@ def test_frames_already_in_the_store_are_not_recorded_again(cluster, photos, tmp
     assert [a.grade for a in again[:1]] == [a.grade for a in first]
     assert sorted(store.recorded("b1")) == [(str(p), 0) for p in paths]
     assert store.count() == len(paths)
+
+
+def test_a_bad_scheduler_address_is_one_line(photos, tmp_path, capsys):
+    assert cli.main(["batch", str(photos), "--out", str(tmp_path), "--cluster", "no-port-here", "--no-store"]) \
+        == cli.EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert "cannot reach the cluster scheduler at no-port-here" in err and "Traceback" not in err

@@ -55,7 +55,7 @@ def connect(address: str, workers: int = 2):
         return Client(cluster), cluster
     try:
         return Client(address, timeout=30), None
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise errors.RiqaError(f"cannot reach the cluster scheduler at {address}: {exc}") from None
 
 
