@@ -1,4 +1,4 @@
-"""`riqa batch --cluster`: a local Dask cluster of 2 worker processes over 30 photos made from the samples.
+"""`riqa batch --cluster`: a local Dask cluster of 2 worker processes over 24 photos made from the samples.
 
 The cluster path must write what a local batch writes, and lose or duplicate nothing when a worker or
 the driver is killed mid-run (SIGKILL; the rerun resumes).
@@ -26,7 +26,7 @@ from riqa_desktop.core.cluster import run_cluster_batch
 from riqa_desktop.core.store import ResultsStore
 from riqa_desktop.resources import samples_dir
 
-N_PHOTOS = 30
+N_PHOTOS = 24
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -36,7 +36,7 @@ def photos(tmp_path_factory) -> Path:
     src = sorted(samples_dir().glob("*.jpg"))
     for i in range(N_PHOTOS):
         im = Image.open(src[i % len(src)]).convert("RGB")
-        w = 560 + 8 * i
+        w = 420 + 8 * i
         im.resize((w, round(w * im.height / im.width))).save(d / f"p{i:02d}.jpg", quality=90)
     (d / "broken.jpg").write_bytes(b"\xff\xd8\xff not a whole JPEG")
     return d
@@ -120,7 +120,7 @@ def test_driver_killed_mid_run_resumes_on_a_new_local_cluster(cluster, photos, t
     driver.send_signal(signal.SIGKILL)
     driver.wait()
     assert 0 < seen < N_PHOTOS + 1, "the driver was not killed mid-run"
-    assert cli.main(["batch", str(photos), "--out", str(out), "--cluster", "local", "--workers", "2",
+    assert cli.main(["batch", str(photos), "--out", str(out), "--cluster", "local", "--workers", "1",
                      "--data-dir", str(data)]) == cli.EXIT_UNREADABLE
     _assert_each_photo_once(out, data, photos)
 
