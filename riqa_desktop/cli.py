@@ -198,8 +198,8 @@ def _cluster_results(args, paths, store, batch_id, progress):
     from .core.cluster import connect, run_cluster_batch
 
     client, cluster = connect(args.cluster, args.workers)
-    options = {"models_dir": args.models_dir, "device": args.device, "backend": args.backend,
-               "threads": 1 if cluster is not None else None}
+    # One intra-op thread per worker process: scale with processes (one per core), as decoding does.
+    options = {"models_dir": args.models_dir, "device": args.device, "backend": args.backend, "threads": 1}
     try:
         yield from run_cluster_batch(client, paths, options, store, batch_id, on_result=progress)
     finally:
