@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     common.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
-                        help="inference engine (auto: torch when installed, else ONNX Runtime)")
+                        help="inference engine (auto: ONNX Runtime on the CPU when its exports are there, torch on CUDA)")
     common.add_argument("--data-dir", default=None, help="results store folder (default: RIQA_DATA_DIR or per-user)")
     common.add_argument("--models-dir", default=None, help=argparse.SUPPRESS)
     common.add_argument("--no-store", action="store_true", help="do not record results in the results store")
@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("folder")
     b.add_argument("--out", required=True, help="output folder for results.csv and report.html")
     b.add_argument("--fresh", action="store_true", help="start over instead of resuming an earlier run in --out")
+    b.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="assess on a Dask cluster: its scheduler address, or 'local' to start one here "
+                        "(optional extra 'cluster')")
+    b.add_argument("--workers", type=int, default=2, help="worker processes of --cluster local (default 2)")
 
     w = sub.add_parser("watch", parents=[common], help="assess each new photo as it arrives in a folder")
     w.add_argument("folder")
@@ -73,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from .core.analyzer import Analyzer
 
-        analyzer = Analyzer(models_dir=args.models_dir, device=args.device, backend=args.backend)
+        # A cluster batch loads the models on its workers, not here.
+        analyzer = None if getattr(args, "cluster", None) else \
+            Analyzer(models_dir=args.models_dir, device=args.device, backend=args.backend)
         store = None
         if not args.no_store:
             from .core.store import ResultsStore
@@ -153,41 +159,38 @@ def _assess(args, analyzer, store) -> int:
 
 def _batch(args, analyzer, store) -> int:
     """Crash-safe: each result is a durable CSV row; a rerun resumes where it stopped."""
-    import cv2
-
     from .core.batch import list_photos, run_batch
-    from .core.report import CsvLog, map_thumbnail, write_html_rows
+    from .core.report import CsvLog, write_report
+    from .core.thumbstore import ThumbnailStore
 
     folder, out = Path(args.folder), Path(args.out)
     if not folder.is_dir():
         print(f"riqa: {folder} is not a folder", file=sys.stderr)
         return EXIT_INTERNAL
-    thumbs = out / "thumbs"
-    thumbs.mkdir(parents=True, exist_ok=True)
+    thumbs = ThumbnailStore(out / "thumbs")
     if args.fresh and (out / "results.csv").exists():
         (out / "results.csv").unlink()
+    fresh = not (out / "results.csv").exists()
     log = CsvLog(out / "results.csv")
     done = log.done()
     paths = [p for p in list_photos(folder) if display_path(p) not in done]
     if done:
         print(f"resuming: {len(done)} photos already in {out / 'results.csv'}", file=sys.stderr)
     progress = Progress(len(paths))  # a bar on a terminal, a line every few seconds in a log
-    for a in run_batch(analyzer, paths, store, on_result=lambda done, _n, _a: progress.advance_to(done)):
-        if a.thumbnail is not None:
-            stem = _thumb_stem(display_path(a.path), a.metadata.frame_index)
-            cv2.imwrite(str(thumbs / f"{stem}.jpg"), cv2.cvtColor(a.thumbnail, cv2.COLOR_RGB2BGR))
-            over = map_thumbnail(a)
-            if over is not None:
-                cv2.imwrite(str(thumbs / f"{stem}_map.jpg"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
+
+    def advance(i: int, _n: int, _a: Assessment) -> None:
+        progress.advance_to(i)
+
+    if args.cluster:
+        results = _cluster_results(args, paths, store, _batch_id(out, fresh), advance)
+    else:
+        results = run_batch(analyzer, paths, store, on_result=advance)
+    for a in results:
+        thumbs.put(a)
         log.append(a)
     progress.close()
     log.close()
-    images = {}
-    for r in log.rows:
-        key = (r["path"], int(r["frame"] or 0))
-        stem = _thumb_stem(*key)
-        images[key] = tuple(_file_uri(thumbs / f"{stem}{suffix}.jpg") for suffix in ("", "_map"))
-    write_html_rows(log.rows, out / "report.html", images, title=f"Fundus photo quality: {folder.name}")
+    write_report(log.rows, out / "report.html", thumbs, title=f"Fundus photo quality: {folder.name}")
     bad = [r for r in log.rows if r["ok"] != "True"]
     for r in bad:
         print(f"{Path(r['path']).name}: UNREADABLE - {r['error']}", file=sys.stderr)
@@ -195,18 +198,29 @@ def _batch(args, analyzer, store) -> int:
     return EXIT_UNREADABLE if bad else EXIT_OK
 
 
-def _thumb_stem(path: str, frame: int) -> str:
-    import hashlib
+def _batch_id(out: Path, fresh: bool) -> str:
+    """The results store's id for the review written to `out`, kept across resumes (in out/batch_id)."""
+    import uuid
 
-    return hashlib.sha1(f"{path}#{frame}".encode("utf-8")).hexdigest()[:16]
+    f = out / "batch_id"
+    if fresh or not f.is_file():
+        f.write_text(f"cli-{uuid.uuid4().hex[:12]}\n", encoding="utf-8")
+    return f.read_text(encoding="utf-8").strip()
 
 
-def _file_uri(p: Path) -> str:
-    import base64
+def _cluster_results(args, paths, store, batch_id, progress):
+    """The photos assessed on a Dask cluster's workers (the same Analyzer options as a local run)."""
+    from .core.cluster import connect, run_cluster_batch
 
-    if not p.exists():
-        return ""
-    return "data:image/jpeg;base64," + base64.b64encode(p.read_bytes()).decode("ascii")
+    client, cluster = connect(args.cluster, args.workers)
+    # One intra-op thread per worker process: scale with processes (one per core), as decoding does.
+    options = {"models_dir": args.models_dir, "device": args.device, "backend": args.backend, "threads": 1}
+    try:
+        yield from run_cluster_batch(client, paths, options, store, batch_id, on_result=progress)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _watch(args, analyzer, store, stable_s: float = 1.0) -> int:

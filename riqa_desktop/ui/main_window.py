@@ -7,7 +7,9 @@ threads. Problems become rows or status-bar text, never a cascade of dialogs.
 
 from __future__ import annotations
 
+import functools
 import os
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QLabel, QMainWindow, QMessa
                                QVBoxLayout, QWidget)
 
 from ..core.assessment import Assessment
+from ..core.thumbstore import ThumbnailStore
 from . import exports
 from . import settings as prefs_io
 from .batch_view import BatchView
@@ -58,8 +61,11 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(STYLE)
         self.tasks = TaskRunner(self)
         self.post = PostProcessor(self.prefs.reject_min, self.prefs.good_min)
+        # Batch thumbnails live on disk for the session (a 20,000-photo review would hold GBs in memory).
+        self._thumb_dir = tempfile.TemporaryDirectory(prefix="riqa-thumbs-")
+        self.thumbs = ThumbnailStore(self._thumb_dir.name)
         self.analysis = AnalysisThread(analyzer_factory or default_analyzer_factory(self.prefs.device),
-                                       self.data_dir, self.post, self)
+                                       self.data_dir, self.post, self, thumbs=self.thumbs)
         self.watch = WatchBridge(self.tasks, self, data_dir=self.data_dir, **(watcher_options or {}))
         self.receiver = ReceiverBridge(self, **(receiver_options or {}))
         self.batch_id: str | None = None
@@ -101,7 +107,7 @@ class MainWindow(QMainWindow):
         self.capture_split.addWidget(self.verdict)
         self.capture_split.setStretchFactor(1, 1)
         self.capture_split.setSizes([360, 740, 400])
-        self.batch = BatchView()
+        self.batch = BatchView(thumbs=self.thumbs)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.capture_split, "Capture")
@@ -202,6 +208,7 @@ class MainWindow(QMainWindow):
         self.analysis.stop()
         self.analysis.wait(10000)
         self.tasks.wait(5000)
+        self._thumb_dir.cleanup()
         super().closeEvent(event)
 
     def _restore_geometry(self) -> None:
@@ -292,7 +299,7 @@ class MainWindow(QMainWindow):
         self._export(exports.export_csv, path)
 
     def export_html(self, path: str) -> None:
-        self._export(exports.export_html, path)
+        self._export(functools.partial(exports.export_html, thumbs=self.thumbs), path)
 
     def _export(self, fn: Callable, path: str) -> None:
         self.statusBar().showMessage(f"Exporting to {path}…")
