@@ -223,7 +223,7 @@ def fit_top(cfg: dict, st: dict, run: Path, bank: Bank, targets: dict, weights: 
             opt.step()
             sched.step()
             losses.append({k: float(v.detach()) for k, v in parts.items()})
-        row = {"epoch": epoch, "lr": sched.get_last_lr()[0]}
+        row = {"epoch": epoch, "lr": sched.get_last_lr()[0], "trained_on": device_description(torch.device("cpu"))}
         row.update({f"loss_{k}": float(np.mean([p[k] for p in losses])) for k in losses[0]})
         if weights.get("grade"):
             pred = top_predict(model, bank.feats[tune], bank.start)["grade"].argmax(1)
@@ -233,7 +233,7 @@ def fit_top(cfg: dict, st: dict, run: Path, bank: Bank, targets: dict, weights: 
         log.log(row)
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
         save_checkpoint(ckpt_path, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch, row=row)
-    return model, {**row, "trained_on": device_description(torch.device("cpu"))}
+    return model, row  # "trained_on" as recorded while training, also when resumed
 
 
 def macro_f1(y, pred) -> float:
