@@ -83,6 +83,18 @@ def eyeq_metrics(model, card: dict, root: Path, split: str = "val") -> dict:
     return m
 
 
+def laterality_other_camera(model, card: dict, root: Path) -> dict:
+    """The eye on another camera's photos: all 28 CHASE_DB1 photos (disc-centred; names end in L / R)."""
+    paths = sorted((root / "CHASEDB1").glob("*/images/*"))
+    eye = np.array([1 if p.stem.endswith("R") else 0 for p in paths])
+    p = decide(predict(model, app_squares(paths, card["input_size"])), card)["laterality"]
+    ans = laterality_answer(p, float(card["thresholds"].get("laterality", 0.5)))
+    answered = ans >= 0
+    return {"chase_laterality_coverage": float(answered.mean()),
+            "chase_laterality_accuracy_answered": float(np.mean(ans[answered] == eye[answered])) if answered.any() else float("nan"),
+            "chase_laterality_accuracy_forced": float(np.mean((p >= 0.5) == eye))}
+
+
 def drimdb_metrics(model, card: dict, root: Path) -> dict:
     d = drimdb(root)["val"]
     p = decide(predict(model, app_squares([q for q, _ in d], card["input_size"])), card)
@@ -142,4 +154,6 @@ def measure_all(model, card: dict, root: Path) -> dict:
     for fn in (eyeq_metrics, drimdb_metrics, heldout_generator, resolution_agreement):
         m.update(fn(model, card, root))
     m.update(non_fundus_recall(model, card))
+    if "laterality" in card.get("calibration", {}):
+        m.update(laterality_other_camera(model, card, root))
     return m
