@@ -209,6 +209,8 @@ def _watch(args, analyzer, store) -> int:
         known=store.seen if store else None,
     )
     reshoot = ReshootTracker()
+    if store:
+        reshoot.resume(store)  # a re-shot right after a restart still finds its eye
     handled = 0
     watcher.start()
     try:

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import cv2
 import numpy as np
 
 from .advice import MAX_ITEMS, make_item, texts
 from .assessment import Assessment
-from .sameeye import WINDOW_S, Shot, same_eye
+from .sameeye import WINDOW_S, Shot, parse_time, same_eye
 
 GRADE_RANK = {"not_fundus": 0, "reject": 1, "usable": 2, "good": 3}
 SCORE_STEP = 0.05  # quality-score change that counts as better / worse
@@ -90,10 +90,15 @@ class ReshootTracker:
             a.comparison = self.compare(prev, a)
         return a.comparison
 
-    def resume(self, earlier: list[tuple[Assessment, datetime]]) -> None:
-        """Remember shots from the results store (oldest first) so a restart keeps the groups."""
-        for a, arrived in earlier:
-            if a.ok and a.eye_group:
+    def resume(self, store) -> None:
+        """Remember the results store's shots of the last `window_s` so a restart keeps the eye groups."""
+        from .store import assessment_from_row
+
+        since = datetime.now(timezone.utc) - timedelta(seconds=self.window_s)
+        for row in reversed(store.rows(since=since.isoformat(timespec="seconds"), limit=RECENT)):
+            a = assessment_from_row(row)
+            arrived = parse_time(row.get("assessed_at"))
+            if a.ok and a.eye_group and arrived is not None:
                 self.recent.append((Shot.of(a, arrived), a))
 
     def compare(self, prev: Assessment, cur: Assessment) -> str:

@@ -35,6 +35,10 @@ class PostProcessor:
         self.reject_min, self.good_min = reject_min, good_min
         self._tracker = ReshootTracker()
 
+    def resume(self, store) -> None:
+        """Pick up the eye groups of the photos just before a restart (called on the analysis thread)."""
+        self._tracker.resume(store)
+
     def __call__(self, a: Assessment) -> Assessment:
         from ..core.advice import advise
 

@@ -101,6 +101,11 @@ class AnalysisThread(QThread):
     def run(self) -> None:
         _lower_priority()
         store = self._open_store()
+        if store is not None:
+            try:
+                self.post.resume(store)
+            except Exception:  # an unreadable store only loses the comparisons with earlier shots
+                log.exception("could not read the recent shots")
         try:
             self.analyzer = self._factory()
             self.ready.emit(self.analyzer.device, dict(self.analyzer.model_versions))
