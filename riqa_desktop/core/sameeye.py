@@ -44,6 +44,17 @@ def _disc_mask(side: int, shrink: float) -> np.ndarray:
 _INNER = _disc_mask(SIDE, 0.8)
 
 
+def _lines(flat: np.ndarray, sigma: float) -> np.ndarray:
+    """Hessian line measure at `sigma`: high on dark lines, low on round spots and flat parts."""
+    sm = cv2.GaussianBlur(flat, (0, 0), sigma)
+    dxx = cv2.Sobel(sm, cv2.CV_32F, 2, 0, ksize=3)
+    dyy = cv2.Sobel(sm, cv2.CV_32F, 0, 2, ksize=3)
+    dxy = cv2.Sobel(sm, cv2.CV_32F, 1, 1, ksize=3)
+    root = np.sqrt((dxx - dyy) ** 2 + 4 * dxy**2)
+    l1, l2 = (dxx + dyy + root) / 2, (dxx + dyy - root) / 2
+    return np.clip(l1 - BLOB * np.abs(l2), 0, None)
+
+
 def eye_print(thumb: np.ndarray | None) -> np.ndarray | None:
     """The vessel ridge map (SIDE x SIDE uint8) of a photo's thumbnail, or None when there is no field."""
     if thumb is None or thumb.ndim != 3 or thumb.shape[2] != 3 or min(thumb.shape[:2]) < 32:
@@ -65,13 +76,8 @@ def eye_print(thumb: np.ndarray | None) -> np.ndarray | None:
     # line measure: high on the centre line of dark, thin structures (vessels), low on round spots.
     sigma = SIDE / 20
     light = cv2.GaussianBlur(g * inside, (0, 0), sigma) / (cv2.GaussianBlur(inside, (0, 0), sigma) + 1e-3)
-    flat = cv2.GaussianBlur(np.where(inside > 0, g / (light + 4.0), 1.0).astype(np.float32), (0, 0), RIDGE_SIGMA)
-    dxx = cv2.Sobel(flat, cv2.CV_32F, 2, 0, ksize=3)
-    dyy = cv2.Sobel(flat, cv2.CV_32F, 0, 2, ksize=3)
-    dxy = cv2.Sobel(flat, cv2.CV_32F, 1, 1, ksize=3)
-    root = np.sqrt((dxx - dyy) ** 2 + 4 * dxy**2)
-    l1, l2 = (dxx + dyy + root) / 2, (dxx + dyy - root) / 2
-    ridge = np.clip(l1 - BLOB * np.abs(l2), 0, None)
+    flat = np.where(inside > 0, g / (light + 4.0), 1.0).astype(np.float32)
+    ridge = _lines(flat, RIDGE_SIGMA)
     keep = cv2.erode(inside.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
     if keep.sum() < 0.2 * SIDE * SIDE:
         return None
