@@ -9,7 +9,9 @@ vessel ridge map of the field of view at a fixed size, and two prints match
 when many small blocks of one find their best position in the other at one
 common shift (after the best small rotation). Anatomy common to every eye
 (disc side, arcades) lines up a few blocks; the same retina lines up many,
-even with a shadow or blur over part of it. Unsure means "not the same eye".
+even with a shadow or blur over part of it. What stays put in a camera's
+frame (lens scratches, reflections) lines up blocks of any two of its photos
+without any shift, so such a match needs more. Unsure means "not the same eye".
 The rates are printed by `python -m bench.sameeye`.
 """
 
@@ -22,13 +24,14 @@ import cv2
 import numpy as np
 
 SIDE = 128  # prints are made at this size whatever the photo's resolution (thumbnails are <= 256 px)
-ANGLES = np.arange(-10.0, 10.1, 2.5)  # a re-shot's rotation, degrees
+ANGLES = np.arange(-7.5, 7.6, 2.5)  # a re-shot's rotation, degrees
 BLOCK = 19  # block side in print pixels
 SEARCH = 13  # each block searches +-SEARCH px independently
 BLOCK_MIN_NCC = 0.4
 AGREE_PX = 2  # blocks agree when their shifts differ by at most this
-MATCH_SCORE = 34  # `match_score` needed to call two prints the same eye (bench.sameeye)
+MATCH_SCORE = 38  # `match_score` needed to call two prints the same eye (bench.sameeye)
 SURE_SCORE = 50  # ... and to overrule an inferred eye that differs
+STILL_SCORE = 46  # ... when the match is with the frames as they are (see `match`)
 WINDOW_S = 300.0
 METADATA_SOURCES = ("dicom", "filename", "metadata")
 RIDGE_SIGMA = 1.0  # smoothing before the Hessian, print pixels
@@ -110,8 +113,8 @@ def _rotate(p: np.ndarray, angle: float) -> np.ndarray:
     return cv2.warpAffine(p, cv2.getRotationMatrix2D((c, c), angle, 1.0), (SIDE, SIDE))
 
 
-def _agreeing(a: np.ndarray, b: np.ndarray) -> int:
-    """How many blocks of `a` find their best match in `b` at one common shift."""
+def _agreeing(a: np.ndarray, b: np.ndarray) -> tuple[int, tuple[int, int]]:
+    """How many blocks of `a` find their best match in `b` at one common shift, and that shift."""
     shifts = []
     step = BLOCK // 2
     for y in range(SEARCH, SIDE - BLOCK - SEARCH + 1, step):
@@ -125,22 +128,32 @@ def _agreeing(a: np.ndarray, b: np.ndarray) -> int:
                                   cv2.TM_CCOEFF_NORMED)
             _, v, _, (px, py) = cv2.minMaxLoc(r)
             if v > BLOCK_MIN_NCC:
-                shifts.append((px, py))
+                shifts.append((px - SEARCH, py - SEARCH))
     if not shifts:
-        return 0
+        return 0, (0, 0)
     s = np.array(shifts)
     near = (np.abs(s[:, None, 0] - s[None, :, 0]) <= AGREE_PX) & (np.abs(s[:, None, 1] - s[None, :, 1]) <= AGREE_PX)
-    return int(near.sum(axis=1).max())
+    votes = near.sum(axis=1)
+    k = int(votes.argmax())
+    return int(votes[k]), (int(s[k, 0]), int(s[k, 1]))
+
+
+def match(a: np.ndarray | None, b: np.ndarray | None) -> tuple[int, bool]:
+    """(score, still): agreeing blocks of `a` in `b` plus those of `b` in `a` (0 = no evidence; symmetric,
+    so either photo may be the one with a shadow), and whether they agree with the frames lined up as
+    they are, where whatever stays put in a camera's frame (lens dust and scratches, reflections,
+    sensor pattern) agrees for any two of its photos."""
+    if a is None or b is None or a.shape != (SIDE, SIDE) or b.shape != (SIDE, SIDE):
+        return 0, False
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    angle = _best_rotation(a, b)
+    (n1, s1), (n2, s2) = _agreeing(a, _rotate(b, angle)), _agreeing(b, _rotate(a, -angle))
+    still = angle == 0 and max(abs(v) for v in s1 + s2) <= 1
+    return n1 + n2, still
 
 
 def match_score(a: np.ndarray | None, b: np.ndarray | None) -> int:
-    """Agreeing blocks of `a` in `b` plus those of `b` in `a` (0 = no evidence); symmetric, so either
-    photo may be the one with a shadow."""
-    if a is None or b is None or a.shape != (SIDE, SIDE) or b.shape != (SIDE, SIDE):
-        return 0
-    a, b = a.astype(np.float32), b.astype(np.float32)
-    angle = _best_rotation(a, b)
-    return _agreeing(a, _rotate(b, angle)) + _agreeing(b, _rotate(a, -angle))
+    return match(a, b)[0]
 
 
 @dataclass
@@ -198,4 +211,5 @@ def same_eye(prev: Shot, cur: Shot, window_s: float = WINDOW_S) -> bool:
         if not (prev.eye_inferred or cur.eye_inferred):
             return False
         need = SURE_SCORE  # an inferred eye can be wrong; only a far stronger vessel match overrules it
-    return match_score(prev.print, cur.print) >= need
+    score, still = match(prev.print, cur.print)
+    return score >= (max(need, STILL_SCORE) if still else need)
