@@ -5,7 +5,7 @@ laterality taken within the time window are one eye; another patient or the
 other eye never is. Without that, photos must fall within the time window,
 must not have different known eyes (metadata, file name or a confident
 inference), and their vessel patterns must match: an "eye print" is the
-vessel ridge map of the field of view at a fixed size, and two prints match
+vessel line map of the frame's central square at a fixed size, and two prints match
 when many small blocks of one find their best position in the other at one
 common shift (after the best small rotation). Anatomy common to every eye
 (disc side, arcades) lines up a few blocks; the same retina lines up many,

@@ -39,11 +39,14 @@ class PostProcessor:
         """Pick up the eye groups of the photos just before a restart (called on the analysis thread)."""
         self._tracker.resume(store)
 
-    def __call__(self, a: Assessment) -> Assessment:
+    def __call__(self, a: Assessment, track: bool = True) -> Assessment:
+        """`track=False` for batch reviews: an old folder is not the camera's re-shot sequence, and the
+        same-eye check (milliseconds per earlier shot) would only slow a 500-photo review."""
         from ..core.advice import advise
 
         apply_thresholds(a, self.reject_min, self.good_min)
         if a.ok:
             a.advice = advise(a)
-            self._tracker.update(a)  # sets a.comparison
+            if track:
+                self._tracker.update(a)  # sets a.comparison and a.eye_group
         return a

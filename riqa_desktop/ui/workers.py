@@ -141,7 +141,7 @@ class AnalysisThread(QThread):
             if job.cancel.is_set():
                 break
             for a in self._assess(p):
-                self.post(a)
+                self.post(a, track=batch is None)
                 if store is not None:
                     try:
                         store.add(a, batch=batch)
