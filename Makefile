@@ -10,10 +10,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test,training]"
 	touch $(STAMP)
 
-.PHONY: install run test bench
+.PHONY: install run test bench qt-libs
 install: $(STAMP)
 
-run: $(STAMP)
+# Linux: are the Qt window's system libraries there? Asked with the system Python, before the long install.
+qt-libs:
+	@$(PY) -m riqa_desktop.qt_platform
+
+run: qt-libs $(STAMP)
 	$(BIN)/riqa-desktop $(ARGS)
 
 test: $(STAMP)
@@ -39,5 +43,7 @@ app-full: $(STAMP)
 	$(BIN)/python -m pip install -q "pyinstaller>=6.10"
 	RIQA_BUILD=full $(BIN)/pyinstaller build_app.spec --noconfirm --distpath dist/full --workpath build/full
 
+# As on a clinic PC: a copy in an empty folder, run with no virtual environment and an almost empty environment.
 app-test: app
-	QT_QPA_PLATFORM=offscreen dist/lean/riqa-desktop/riqa-desktop --self-test
+	T=$$(mktemp -d) && trap 'rm -rf "$$T"' EXIT && mkdir "$$T/home" && cp -a dist/lean/riqa-desktop "$$T/" && \
+	cd "$$T" && env -i PATH=/usr/bin:/bin HOME="$$T/home" QT_QPA_PLATFORM=offscreen ./riqa-desktop/riqa-desktop --self-test

@@ -2,12 +2,14 @@
 
 Cheap enough for CI (about a minute for the build once .venv-lean exists, plus its install
 the first time): it proves the bundle holds the models, samples and texts it needs, and
-runs without torch.
+runs without torch, from a copy in an empty folder with an almost empty environment (no
+virtual environment, no PYTHONPATH), as on a clinic PC.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,3 +28,7 @@ def test_lean_app_builds_and_passes_its_self_test():
     assert "models loaded (onnx)" in proc.stdout  # the lean bundle runs without torch
     internal = REPO / "dist" / "lean" / "riqa-desktop" / "_internal"
     assert not (internal / "torch").exists()
+    # what tools/bundle_trim.py leaves out stays out, and the size is said
+    assert not (internal / "PySide6" / "Qt" / "translations").exists()
+    assert not (internal / "PySide6" / "Qt" / "plugins" / "platformthemes" / "libqgtk3.so").exists()
+    assert re.search(r"^bundle size: \d+ MB", proc.stdout, re.M)

@@ -76,8 +76,9 @@ def test_batch_writes_csv_and_html(run, retina_rgb, tmp_path):
     Image.fromarray(small).save(folder / "a.jpg")
     Image.fromarray(small).save(folder.parent / "b.png")
     (folder / "c.jpg").write_bytes(b"\xff\xd8\xff" + b"\x00" * 10)
-    code, out, _ = run("batch", str(tmp_path / "clinic"), "--out", str(tmp_path / "out"))
+    code, out, err = run("batch", str(tmp_path / "clinic"), "--out", str(tmp_path / "out"))
     assert code == 2
+    assert "\r" not in err and "3/3 photos" in err  # stderr is not a terminal here: lines, not a bar
     rows = (tmp_path / "out" / "results.csv").read_text().strip().splitlines()
     assert len(rows) == 4  # header + 3
     html = (tmp_path / "out" / "report.html").read_text()

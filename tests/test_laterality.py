@@ -48,3 +48,15 @@ def test_macula_centred_photos_are_confident(shared_data):
     files = sorted(glob.glob(str(shared_data / "DRIVE" / "*" / "images" / "*")))[::5]
     guesses = [infer_from_image(thumbnail(read_image(f, min_side=256).rgb, 256)) for f in files]
     assert sum(g.confidence >= MIN_CONFIDENCE for g in guesses) >= 0.75 * len(guesses)
+
+
+def test_the_model_answers_when_metadata_is_silent_and_abstains_when_unsure(retina_rgb):
+    a = Assessment(path="x", grade="good")
+    a.thumbnail = thumbnail(retina_rgb, 256)  # the disc alone would say "L"
+    a.eye_model = {"p_right": 0.98, "threshold": 0.9}
+    assert (eye_of(a).eye, eye_of(a).source) == ("R", "model")
+    a.eye_model = {"p_right": 0.7, "threshold": 0.9}
+    g = eye_of(a)
+    assert g.eye is None and g.source == "model" and g.confidence == 0.7
+    a.metadata = PhotoMetadata(laterality="L", laterality_source="filename")
+    assert eye_of(a).eye == "L"

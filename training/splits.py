@@ -57,3 +57,31 @@ def clean_sources(root: Path) -> dict[str, list[Path]]:
     for split in ("train", "val"):
         out[split] += [p for p, lab in d[split] if lab == "good"]
     return out
+
+
+EYEQ_GRADES = {"good": 0, "usable": 1, "reject": 2}
+EYEQ_FRACTIONS = {"val": 0.2, "tune": 0.12}  # of patients; the rest trains
+
+
+def eyeq_thumbs(root: Path) -> dict[str, list[tuple[Path, int, str]]]:
+    """EyeQ_thumbs200 by patient: {'train'|'tune'|'val': [(path, grade 0/1/2, eye 'R'|'L')]}.
+
+    Both eyes of a patient fall in one split. `val` is reported and never
+    trained or tuned on; `tune` chooses the recipe, calibrates and sets thresholds.
+    """
+    rows = []
+    with open(root / "EyeQ_thumbs200" / "labels.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            patient, side = row["filename"].rsplit(".", 1)[0].rsplit("_", 1)
+            rows.append((patient, root / "EyeQ_thumbs200" / "images" / row["filename"],
+                         EYEQ_GRADES[row["label"]], "R" if side == "right" else "L"))
+    patients = sorted({r[0] for r in rows})
+    rng = random.Random(SPLIT_SEED)
+    rng.shuffle(patients)
+    n_val, n_tune = (round(len(patients) * EYEQ_FRACTIONS[k]) for k in ("val", "tune"))
+    which = {p: "val" for p in patients[:n_val]}
+    which.update({p: "tune" for p in patients[n_val:n_val + n_tune]})
+    out: dict[str, list] = {"train": [], "tune": [], "val": []}
+    for patient, path, grade, eye in sorted(rows, key=lambda r: r[1]):
+        out[which.get(patient, "train")].append((path, grade, eye))
+    return out

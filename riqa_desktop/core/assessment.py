@@ -78,6 +78,7 @@ class Assessment:
     file_size: int = 0
     thumbnail: np.ndarray | None = field(default=None, repr=False)  # small RGB copy for lists and reports
     eye_print: np.ndarray | None = field(default=None, repr=False)  # vessel pattern (core.sameeye)
+    eye_model: dict | None = None  # the quality model's laterality: {"p_right", "threshold"} (see core/laterality)
 
     @property
     def frame_index(self) -> int:
@@ -105,6 +106,7 @@ class Assessment:
             "eye_group": self.eye_group or None,
             "fov": self.fov,
             "eye": self.metadata.laterality,
+            "eye_model": self.eye_model,
             "patient_id": self.metadata.patient_id,
             "acquired": self.metadata.acquired,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},

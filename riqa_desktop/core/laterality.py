@@ -1,6 +1,8 @@
 """Which eye a photo shows, so advice can say "nasal" and "temporal".
 
-DICOM or the file name (read by `loading`) are trusted. Otherwise the eye is
+DICOM or the file name (read by `loading`) are trusted. Otherwise the quality
+model's laterality head answers when its model has one (trained on EyePACS
+names; it abstains below a calibrated confidence). Without it the eye is
 inferred from where the optic disc sits: in a standard photo the disc lies
 on the nose side, which is the right of the picture for a right eye and the
 left for a left eye. The disc is the brightest blob of its size in the field;
@@ -75,11 +77,26 @@ def infer_from_image(rgb: np.ndarray) -> EyeGuess:
     return EyeGuess("R" if dx > 0 else "L", "disc", conf, (dx, dy))
 
 
+def from_model(p_right: float, threshold: float) -> EyeGuess:
+    """The quality model's laterality head: an eye when its calibrated confidence reaches `threshold`.
+
+    Below it the answer is unknown, never a guess: some archives store photos
+    mirrored, and such a picture honestly reads as the other eye.
+    """
+    conf = max(p_right, 1.0 - p_right)
+    if conf >= threshold:
+        return EyeGuess("R" if p_right >= 0.5 else "L", "model", conf)
+    return EyeGuess(None, "model", conf)
+
+
 def eye_of(assessment) -> EyeGuess:
-    """The eye of an Assessment: metadata first, then the disc in its thumbnail if confident."""
+    """The eye of an Assessment: metadata first, then the model's laterality, else the disc if confident."""
     md = assessment.metadata
     if md.laterality in ("R", "L"):
         return EyeGuess(md.laterality, md.laterality_source or "metadata", 1.0)
+    em = getattr(assessment, "eye_model", None)
+    if em and assessment.grade != "not_fundus":
+        return from_model(float(em["p_right"]), float(em["threshold"]))
     if assessment.thumbnail is not None and assessment.grade != "not_fundus":
         guess = infer_from_image(assessment.thumbnail)
         if guess.confidence >= MIN_CONFIDENCE:

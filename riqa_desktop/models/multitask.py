@@ -2,7 +2,9 @@
 
 `forward(x)` takes (N, 3, S, S) ImageNet-normalised FOV squares and returns
 logits: "grade" (N, 3) in order Good, Usable, Reject; "not_fundus" (N,);
-"illumination", "clarity", "contrast" (N,), each the logit of P(bad).
+"illumination", "clarity", "contrast" (N,), each the logit of P(bad); with
+`laterality`, "laterality" (N,): the logit of P(right eye), read from the
+picture as it is stored (a mirrored photo reads as the other eye).
 `build(**arch)` always starts from random weights (the card's "architecture"
 rebuilds it offline); ImageNet initialisation happens in training only.
 
@@ -58,13 +60,14 @@ def _box15(t: torch.Tensor) -> torch.Tensor:
 
 class MultiTaskQuality(nn.Module):
     def __init__(self, backbone: str = "efficientnet_lite0", dropout: float = 0.2, mask_text: bool = True,
-                 backbone_module: nn.Module | None = None):
+                 backbone_module: nn.Module | None = None, laterality: bool = False):
         super().__init__()
         self.mask_text = mask_text
         self.backbone = backbone_module if backbone_module is not None else create_backbone(backbone, num_classes=0)
         nf = self.backbone.num_features
         self.dropout = nn.Dropout(dropout)
-        self.heads = nn.ModuleDict({k: nn.Linear(nf, n) for k, n in HEADS.items()})
+        heads = {**HEADS, "laterality": 1} if laterality else HEADS
+        self.heads = nn.ModuleDict({k: nn.Linear(nf, n) for k, n in heads.items()})
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Last convolutional feature map (N, C, h, w): what Grad-CAM explains."""
@@ -80,5 +83,6 @@ class MultiTaskQuality(nn.Module):
 
 
 @register_family("multitask")
-def build(backbone: str = "efficientnet_lite0", dropout: float = 0.2, mask_text: bool = True) -> MultiTaskQuality:
-    return MultiTaskQuality(backbone=backbone, dropout=dropout, mask_text=mask_text)
+def build(backbone: str = "efficientnet_lite0", dropout: float = 0.2, mask_text: bool = True,
+          laterality: bool = False) -> MultiTaskQuality:
+    return MultiTaskQuality(backbone=backbone, dropout=dropout, mask_text=mask_text, laterality=laterality)

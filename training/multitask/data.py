@@ -1,4 +1,4 @@
-"""Training inputs: decoded FOV squares (cached under runs/), non-fundus pictures, augmentation.
+"""Training inputs: decoded FOV squares (cached under runs/) and non-fundus pictures.
 
 Every photo goes through the app's own path, `prepare(read_image(p, min_side).rgb, (S,))`,
 so training sees exactly what the Analyzer feeds the model. Decoding the big
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from riqa_desktop.core.preprocess import circle_mask, prepare
+from riqa_desktop.core.preprocess import prepare
 
 from ..squares import fov_square
 
@@ -59,16 +58,6 @@ def non_fundus_squares(size: int, n_black: int = 12, seed: int = 0) -> np.ndarra
         frame = rng.normal(rng.uniform(0, 25), rng.uniform(0, 6), (h, w, 3)).clip(0, 255).astype(np.uint8)
         out.append(square_of(frame, size))
     return np.stack(out)
-
-
-def augment(square: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Geometry-only augmentation (flip, rotation, small zoom): keeps every quality label true."""
-    size = square.shape[0]
-    out = square[:, ::-1] if rng.uniform() < 0.5 else square
-    m = cv2.getRotationMatrix2D(((size - 1) / 2, (size - 1) / 2), rng.uniform(-25, 25), rng.uniform(0.95, 1.08))
-    out = cv2.warpAffine(np.ascontiguousarray(out), m, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
-    out[~circle_mask(size)] = 0
-    return out
 
 
 def split_non_fundus(squares: np.ndarray) -> dict[str, np.ndarray]:

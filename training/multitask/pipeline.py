@@ -1,50 +1,50 @@
-"""`reproduce`: teacher -> pseudolabel -> recipe selection -> multitask + single-task baseline -> calibration -> ship.
+"""`reproduce`: bank -> teacher -> student + single-task baseline -> tune-split calibration -> card.
 
-Selection (k-fold CV on the DRIMDB training photos, `select.py`) runs when the config has a
-`selection` section (`--set selection=null` skips it and trains the config as written).
+Every stage resumes from its checkpoint under the run folder, so an interrupted run
+continues where it stopped; a finished stage is only reloaded.
 """
 
 from __future__ import annotations
 
-import copy
-import csv
 from pathlib import Path
 
-from . import stages
-from .select import candidate_config, select
-from .ship import calibrate_and_save
+from ..common import data_root
+from .eyeq import advanced, build_bank, run_student, run_teacher
+from .release import eyeq_val_predictions, make_card, paired_bootstrap, ship
+from .tune import calibrate_on_tune
 
-COMPARED = ("drimdb_f1_good", "drimdb_f1_bad", "drimdb_f1_outlier", "drimdb_accuracy",
-            "synthetic_grade_accuracy", "synthetic_grade_macro_f1", "nonfundus_val_recall")
-PROTOCOL = ("same pool, seed, steps, batch mix and backbone init; validation after the final epoch, uncalibrated "
-            "(T=1), not-fundus threshold 0.5; single-task = grade + not-fundus heads only (detail_weight 0)")
+STAGES = ("bank", "teacher", "student", "single_task", "ship")
 
 
-def last_row(run_dir) -> dict:
-    """Final-epoch validation row of a stage's metrics.csv."""
-    with open(Path(run_dir) / "metrics.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return {k: float(v) for k, v in rows[-1].items()}
-
-
-def comparison(multitask: dict, single_task: dict) -> dict:
-    return {"multitask": {k: float(multitask[k]) for k in COMPARED},
-            "single_task": {k: float(single_task[k]) for k in COMPARED}, "protocol": PROTOCOL}
+def run_stage(cfg: dict, run_dir, stage: str):
+    """One stage (the earlier ones it needs are reloaded from their checkpoints)."""
+    run = Path(run_dir)
+    bank = advanced(build_bank(cfg, run / "bank"), cfg, run / "bank")
+    if stage == "bank":
+        return None
+    if stage == "single_task":
+        return run_student(cfg, run / "single_task", bank, None, single_task=True)
+    teacher, _ = run_teacher(cfg, run / "teacher", bank)
+    if stage == "teacher":
+        return teacher
+    student, result = run_student(cfg, run / "student", bank, teacher)
+    if stage == "student":
+        return student
+    single, _ = run_student(cfg, run / "single_task", bank, None, single_task=True)
+    root = data_root(cfg)
+    card = make_card(cfg, calibrate_on_tune(student, bank, cfg), result, root, student)
+    single_card = {**card, **calibrate_on_tune(single, bank, cfg)}
+    y, pred_multi = eyeq_val_predictions(student, card, root)
+    _, pred_single = eyeq_val_predictions(single, single_card, root)
+    card["single_task_baseline"] = {
+        "protocol": "same bank views, steps, seed, mix and initialisation; single-task = grade + not-fundus heads only; "
+                    "each calibrated on the tune split the same way; EyeQ validation patients",
+        "multitask_val_accuracy": float((pred_multi == y).mean()),
+        "single_task_val_accuracy": float((pred_single == y).mean()),
+        "paired_bootstrap_multitask_minus_single": paired_bootstrap(y, pred_multi, pred_single),
+    }
+    return ship(card, student, run / "student", cfg["ship"]["models_dir"])
 
 
 def reproduce(cfg: dict, run_dir) -> dict:
-    run = Path(run_dir)
-    stages.run_teacher(cfg, run / "teacher")
-    stages.run_pseudolabel(cfg, run / "pseudolabel", run / "teacher")
-    selection = None
-    if cfg.get("selection"):
-        selection = select(cfg, run / "select", run / "pseudolabel")
-        cfg = candidate_config(cfg, selection["chosen"])
-    model, result = stages.run_multitask(cfg, run / "multitask", run / "pseudolabel")
-    baseline = None
-    if cfg["ship"].get("baseline", True):
-        single = copy.deepcopy(cfg)
-        single["multitask"]["detail_weight"] = 0.0
-        stages.run_multitask(single, run / "single_task", run / "pseudolabel")
-        baseline = comparison(result, last_row(run / "single_task"))
-    return calibrate_and_save(cfg, model, result, run / "multitask", baseline=baseline, selection=selection)
+    return run_stage(cfg, run_dir, "ship")

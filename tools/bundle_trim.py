@@ -1,0 +1,52 @@
+"""What the lean app leaves out of its bundle (build_app.spec): Qt parts it never loads, and the libraries
+only they needed. The app shows widgets, SVG icons and numpy images on xcb or Wayland, in English.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+# Python modules nothing imports (pyqtgraph imports QtOpenGL and QtOpenGLWidgets, but QtTest only if there);
+# photos are JPEG, PNG, TIFF, BMP or DICOM, so Pillow's AVIF and WebP codecs go too.
+EXCLUDED_MODULES = ["PySide6.QtNetwork", "PySide6.QtTest", "PySide6.QtDBus", "PIL._avif", "PIL._webp",
+                    "PIL.ImageTk", "PIL._imagingtk"]
+
+_QT = r"PySide6/Qt/"
+NEVER_LOADED = re.compile("|".join([
+    _QT + r"translations/",
+    _QT + r"plugins/(egldeviceintegrations|generic|networkinformation|tls)/",
+    _QT + r"plugins/platforms/libq(eglfs|linuxfb|minimal|minimalegl|vnc|vkkhrdisplay)\.",
+    _QT + r"plugins/platformthemes/libqgtk3\.",  # the app draws with Fusion; GTK would bring 10 MB of libraries
+    _QT + r"plugins/imageformats/libq(?!svg)",  # photos are decoded by Pillow/OpenCV, icons are SVG
+    _QT + r"lib/libQt6(Network|Test|EglFSDeviceIntegration|EglFsKmsSupport)\.",
+]))
+
+
+def _top_level(dest: str) -> bool:
+    return "/" not in dest.replace("\\", "/")
+
+
+def trim(entries: Iterable[tuple], needs: Callable[[str], Iterable[str]]) -> list[tuple]:
+    """PyInstaller TOC entries (dest, src, typecode) less NEVER_LOADED, then less the top-level libraries that
+    no kept file needs. Files in sub-folders (extension modules, plug-ins) are what gets loaded, so they stay."""
+    kept = [e for e in entries if not NEVER_LOADED.search(e[0].replace("\\", "/"))]
+    libs = {Path(e[0]).name: e for e in kept if _top_level(e[0]) and e[2] in ("BINARY", "SYMLINK")}
+    reached: set[str] = set()
+    todo = [e for e in kept if not (_top_level(e[0]) and e[2] in ("BINARY", "SYMLINK"))]
+    todo += [e for name, e in libs.items() if name.startswith(("libpython", "python"))]
+    while todo:
+        dest, src, typecode = todo.pop()
+        if dest in reached:
+            continue
+        reached.add(dest)
+        if typecode not in ("BINARY", "EXTENSION"):
+            continue  # data, or a symlink to a file in a sub-folder that is checked there
+        todo += [libs[n] for n in needs(src) if n in libs and libs[n][0] not in reached]
+    return [e for e in kept if e[0] in reached or not (_top_level(e[0]) and e[2] in ("BINARY", "SYMLINK"))]
+
+
+def folder_mb(folder: Path) -> float:
+    """Size on disk as a download would count it (symlinks not followed), in MB (10^6 bytes)."""
+    return sum(p.lstat().st_size for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink()) / 1e6

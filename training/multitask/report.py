@@ -1,0 +1,145 @@
+"""Every number the 2.x card states, measured through the app's own path on photos never trained on.
+
+- EyeQ validation patients: accuracy, macro-F1, per-class F1, quadratic weighted kappa, ECE;
+  laterality accuracy where it answers and how often it answers; photos whose picture
+  confidently shows the other eye than the EyePACS name (stored mirrored).
+- DRIMDB validation: F1 per class (good / bad / outlier).
+- Held-out generator B (`degradations_physical.py`, never trained on): per kind, the share of
+  clearly degraded photos whose family's head flags them; clean photos left alone.
+- Resolution: the grade of each HRF / DRIMDB / DRIVE / CHASE_DB1 validation photo against the
+  grade of its 200 px, JPEG quality 75 copy (the thumbnails' treatment).
+- Non-fundus validation pictures.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from riqa_desktop.core.calibration import probabilities
+from riqa_desktop.models.multitask import DETAILS
+
+from .. import degradations_physical as B
+from ..metrics import ece, f1_per_class
+from ..splits import clean_sources, drimdb, eyeq_thumbs
+from .data import non_fundus_squares, split_non_fundus
+from .eyeq import thumb_squares
+from .bank import predict
+from .views import app_squares
+
+GRADES = ("good", "usable", "reject")
+HELDOUT_PER_KIND = 160  # EyeQ-good validation photos per held-out kind (plus every clean-source validation photo)
+
+
+def qwk(y, pred, k: int = 3) -> float:
+    """Quadratic weighted Cohen's kappa."""
+    y, pred = np.asarray(y), np.asarray(pred)
+    o = np.zeros((k, k))
+    np.add.at(o, (y, pred), 1)
+    w = np.array([[(i - j) ** 2 for j in range(k)] for i in range(k)]) / (k - 1) ** 2
+    e = np.outer(o.sum(1), o.sum(0)) / max(o.sum(), 1)
+    return float(1 - (w * o).sum() / max((w * e).sum(), 1e-9))
+
+
+def decide(out: dict, card: dict, i=slice(None)) -> dict:
+    cal, thr = card.get("calibration", {}), card.get("thresholds", {})
+    p = {h: probabilities(out[h][i], float(cal.get(h, 1.0))) for h in out}
+    p["grade_pred"] = p["grade"].argmax(1)
+    p["fundus"] = p["not_fundus"] < float(thr.get("not_fundus", 0.5))
+    for a in DETAILS:
+        p[f"{a}_bad"] = p[a] >= float(thr.get(a, 0.5))
+    return p
+
+
+def laterality_answer(p_right: np.ndarray, threshold: float) -> np.ndarray:
+    """1 right, 0 left, -1 unknown (confidence below threshold)."""
+    conf = np.maximum(p_right, 1 - p_right)
+    return np.where(conf >= threshold, (p_right >= 0.5).astype(int), -1)
+
+
+def eyeq_metrics(model, card: dict, root: Path, split: str = "val") -> dict:
+    items = eyeq_thumbs(root)[split]
+    x = thumb_squares([p for p, _, _ in items], card["input_size"])
+    y = np.array([g for _, g, _ in items])
+    eye = np.array([1 if e == "R" else 0 for *_, e in items])
+    p = decide(predict(model, x), card)
+    pred = p["grade_pred"]
+    f1 = f1_per_class(y, pred, (0, 1, 2))
+    m = {"eyeq_n": len(y), "eyeq_accuracy": float(np.mean(pred == y)), "eyeq_macro_f1": float(np.mean(list(f1.values()))),
+         **{f"eyeq_f1_{GRADES[c]}": f1[c] for c in range(3)}, "eyeq_qwk": qwk(y, pred), "eyeq_ece": ece(p["grade"], y),
+         "eyeq_not_fundus_calls": int((~p["fundus"]).sum())}
+    if "laterality" in p:
+        ans = laterality_answer(p["laterality"], float(card["thresholds"].get("laterality", 0.5)))
+        answered = ans >= 0
+        m["laterality_coverage"] = float(answered.mean())
+        m["laterality_accuracy_answered"] = float(np.mean(ans[answered] == eye[answered])) if answered.any() else float("nan")
+        m["laterality_accuracy_forced"] = float(np.mean((p["laterality"] >= 0.5) == eye))
+        conf_other = np.maximum(p["laterality"], 1 - p["laterality"]) >= 0.99
+        m["laterality_confident_against_name"] = int(np.sum(conf_other & ((p["laterality"] >= 0.5) != eye)))
+    return m
+
+
+def drimdb_metrics(model, card: dict, root: Path) -> dict:
+    d = drimdb(root)["val"]
+    p = decide(predict(model, app_squares([q for q, _ in d], card["input_size"])), card)
+    pred = ["outlier" if not f else ("bad" if g == 2 else "good") for f, g in zip(p["fundus"], p["grade_pred"])]
+    y = [lab for _, lab in d]
+    f1 = f1_per_class(y, pred, ("good", "bad", "outlier"))
+    return {**{f"drimdb_f1_{c}": f1[c] for c in f1}, "drimdb_accuracy": float(np.mean([a == b for a, b in zip(pred, y)]))}
+
+
+def heldout_generator(model, card: dict, root: Path, seed: int = 4242) -> dict:
+    """Generator B on validation photos: detection per kind, clean left alone."""
+    rng = np.random.default_rng(seed)
+    good = [p for p, g, _ in eyeq_thumbs(root)["val"] if g == 0]
+    good = [good[i] for i in sorted(rng.choice(len(good), min(HELDOUT_PER_KIND, len(good)), replace=False))]
+    base = np.concatenate([thumb_squares(good, card["input_size"]), app_squares(clean_sources(root)["val"], card["input_size"])])
+    clean = decide(predict(model, base), card)
+    flagged = np.zeros(len(base), bool)
+    for a in DETAILS:
+        flagged |= clean[f"{a}_bad"]
+    m = {"heldout_n_photos": len(base), "heldout_clean_left_alone": float(1 - flagged.mean())}
+    for kind, (family, _) in B.KINDS.items():
+        xs = np.stack([B.apply(sq, kind, B.bad_severity(kind, rng), rng) for sq in base])
+        p = decide(predict(model, xs), card)
+        m[f"heldout_{kind}_detected"] = float(p[f"{family}_bad"].mean())
+        m[f"heldout_{kind}_any_flag_or_not_good"] = float(np.mean(
+            p["illumination_bad"] | p["clarity_bad"] | p["contrast_bad"] | (p["grade_pred"] != 0)))
+    return m
+
+
+def _thumbnail_copy(path: Path, out: Path) -> Path:
+    """Longest side 200 px (Lanczos), JPEG quality 75: how EyeQ_thumbs200 was made."""
+    im = Image.open(path).convert("RGB")
+    im.thumbnail((200, 200), Image.LANCZOS)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=75)
+    out.write_bytes(buf.getvalue())
+    return out
+
+
+def resolution_agreement(model, card: dict, root: Path) -> dict:
+    photos = clean_sources(root)["val"] + [p for p, lab in drimdb(root)["val"] if lab != "outlier"]
+    full = decide(predict(model, app_squares(photos, card["input_size"])), card)["grade_pred"]
+    with tempfile.TemporaryDirectory() as tmp:
+        copies = [_thumbnail_copy(p, Path(tmp) / f"{i}.jpg") for i, p in enumerate(photos)]
+        small = decide(predict(model, thumb_squares(copies, card["input_size"])), card)["grade_pred"]
+    return {"resolution_n": len(photos), "resolution_agreement": float(np.mean(full == small)),
+            "resolution_full_good": float(np.mean(full == 0)), "resolution_small_good": float(np.mean(small == 0))}
+
+
+def non_fundus_recall(model, card: dict) -> dict:
+    p = decide(predict(model, split_non_fundus(non_fundus_squares(card["input_size"]))["val"]), card)
+    return {"nonfundus_val_recall": float(np.mean(~p["fundus"]))}
+
+
+def measure_all(model, card: dict, root: Path) -> dict:
+    m = {}
+    for fn in (eyeq_metrics, drimdb_metrics, heldout_generator, resolution_agreement):
+        m.update(fn(model, card, root))
+    m.update(non_fundus_recall(model, card))
+    return m
