@@ -234,6 +234,8 @@ def _watch(args, analyzer, store, stable_s: float = 1.0) -> int:
         known=store.seen if store else None, stable_s=stable_s,
     )
     reshoot = ReshootTracker()
+    if store:
+        reshoot.resume(store)  # a re-shot right after a restart still finds its eye
     handled = 0
     watcher.start()
     try:

@@ -14,7 +14,8 @@ from training.advice_eval import load_square
 from training.splits import clean_sources
 
 
-def shot(grade, score, codes, pid="", eye=None, when=""):
+def shot(grade, score, codes, pid="p1", eye="R", when=""):
+    """A shot with DICOM-like metadata (same patient and eye by default): the comparison wording under test."""
     a = Assessment(path="x", grade=grade, quality_score=score,
                    metadata=PhotoMetadata(patient_id=pid, laterality=eye, acquired=when))
     a.advice = [make_item(c, "warning", r, {"test": 1.0}) for c, r in codes]

@@ -70,12 +70,14 @@ class Assessment:
     measurements: dict = field(default_factory=dict)  # per-sector brightness / sharpness
     advice: list[AdviceItem] = field(default_factory=list)
     comparison: str | None = None  # re-shot comparison with the previous photo of the eye
+    eye_group: str = ""  # shots of one eye share this id (core.reshoot); "" = not grouped yet
     metadata: PhotoMetadata = field(default_factory=PhotoMetadata)
     timings_ms: dict[str, float] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
     file_sha256: str = ""
     file_size: int = 0
     thumbnail: np.ndarray | None = field(default=None, repr=False)  # small RGB copy for lists and reports
+    eye_print: np.ndarray | None = field(default=None, repr=False)  # vessel pattern (core.sameeye)
     eye_model: dict | None = None  # the quality model's laterality: {"p_right", "threshold"} (see core/laterality)
 
     @property
@@ -101,6 +103,7 @@ class Assessment:
             "advice": [a.title + ": " + a.action if a.action else a.title for a in self.advice],
             "advice_items": [a.as_dict() for a in self.advice],
             "comparison": self.comparison,
+            "eye_group": self.eye_group or None,
             "fov": self.fov,
             "eye": self.metadata.laterality,
             "eye_model": self.eye_model,

@@ -2,8 +2,9 @@
 
 No anchor system tells the photographer whether the new shot fixed the old
 problem; this does: "Better: blur fixed. Still dark in the upper part."
-Same eye = same patient and laterality taken within `window_s` seconds; with
-no metadata at all, simply the previous photo (a watched folder in order).
+A photo is compared only with an earlier shot of the same eye as decided by
+`sameeye.same_eye` (metadata, time window, vessel pattern); shots of one eye
+share an `eye_group`, which the store keeps so the rule survives a restart.
 
 Dust or a smudge on the lens stays at the same place *in the frame* whatever
 the eye does, so small dark round spots seen at the same frame position in
@@ -14,14 +15,16 @@ lesions at the same place, so spots must repeat in `DUST_MIN_PHOTOS` photos.
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import cv2
 import numpy as np
 
 from .advice import MAX_ITEMS, make_item, texts
 from .assessment import Assessment
+from .sameeye import WINDOW_S, Shot, parse_time, same_eye
 
 GRADE_RANK = {"not_fundus": 0, "reject": 1, "usable": 2, "good": 3}
 SCORE_STEP = 0.05  # quality-score change that counts as better / worse
@@ -30,6 +33,7 @@ DUST_HISTORY = 5
 DUST_MATCH = 0.02  # same spot when within 2 % of the frame width
 FOVEA_ZONE = 0.12  # spots this close to the frame centre are ignored
 NEUTRAL = {"good", "usable"}
+RECENT = 8  # earlier shots a new photo is checked against, newest first
 
 
 def lens_spots(thumb: np.ndarray | None) -> list[tuple[float, float]]:
@@ -63,42 +67,39 @@ def _problems(a: Assessment) -> dict[str, str]:
     return {i.code: i.region for i in a.advice if i.code not in NEUTRAL}
 
 
-def _time(a: Assessment) -> datetime | None:
-    try:
-        return datetime.fromisoformat(a.metadata.acquired) if a.metadata.acquired else None
-    except ValueError:
-        return None
-
-
 class ReshootTracker:
-    """Feed every new Assessment in arrival order; read back the comparison sentence."""
+    """Feed every new Assessment in arrival order; read back the comparison sentence and the eye group."""
 
-    def __init__(self, window_s: float = 300.0, lang: str = "en"):
+    def __init__(self, window_s: float = WINDOW_S, lang: str = "en"):
         self.window_s = window_s
         self.lang = lang
-        self.previous: Assessment | None = None
+        self.recent: deque[tuple[Shot, Assessment]] = deque(maxlen=RECENT)
         self.spot_history: deque[list[tuple[float, float]]] = deque(maxlen=DUST_HISTORY)
 
-    def same_eye(self, prev: Assessment, cur: Assessment) -> bool:
-        pm, cm = prev.metadata, cur.metadata
-        if not (pm.patient_id or pm.laterality or cm.patient_id or cm.laterality):
-            return True  # no metadata: the next photo in the folder is the re-shot
-        if pm.patient_id != cm.patient_id or pm.laterality != cm.laterality:
-            return False
-        t0, t1 = _time(prev), _time(cur)
-        return t0 is None or t1 is None or abs((t1 - t0).total_seconds()) <= self.window_s
-
-    def update(self, a: Assessment) -> str | None:
-        """Compare with the previous photo of the same eye; sets and returns `a.comparison`."""
+    def update(self, a: Assessment, arrived: datetime | None = None) -> str | None:
+        """Compare with the latest earlier shot of the same eye; sets `a.comparison` and `a.eye_group`."""
+        a.comparison = None
         if not a.ok:
             return None
         self._dust(a)
-        prev, self.previous = self.previous, a
-        if prev is None or not self.same_eye(prev, a):
-            a.comparison = None
-            return None
-        a.comparison = self.compare(prev, a)
+        shot = Shot.of(a, arrived or datetime.now(timezone.utc))
+        prev = next((p for s, p in reversed(self.recent) if same_eye(s, shot, self.window_s)), None)
+        a.eye_group = prev.eye_group if prev is not None else uuid.uuid4().hex[:12]
+        self.recent.append((shot, a))
+        if prev is not None:
+            a.comparison = self.compare(prev, a)
         return a.comparison
+
+    def resume(self, store) -> None:
+        """Remember the results store's shots of the last `window_s` so a restart keeps the eye groups."""
+        from .store import assessment_from_row
+
+        since = datetime.now(timezone.utc) - timedelta(seconds=self.window_s)
+        for row in reversed(store.rows(since=since.isoformat(timespec="seconds"), limit=RECENT)):
+            a = assessment_from_row(row)
+            arrived = parse_time(row.get("assessed_at"))
+            if a.ok and a.eye_group and arrived is not None:
+                self.recent.append((Shot.of(a, arrived), a))
 
     def compare(self, prev: Assessment, cur: Assessment) -> str:
         t = texts(self.lang)

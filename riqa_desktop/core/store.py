@@ -2,7 +2,9 @@
 
 WAL mode and one transaction per row, so a crash (even SIGKILL) mid-batch
 loses nothing already written and never leaves half a row. Patient names are
-never stored; patient ID and eye are, for the worklist.
+never stored; patient ID and eye are, for the worklist, and so are each
+photo's eye group and eye print (core.sameeye), so re-shots still find the
+earlier shot of their eye after a restart.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ import os
 import sqlite3
 import sys
 import threading
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .assessment import Assessment
-from .loading import display_path
+import numpy as np
+
+from .assessment import AdviceItem, Assessment, AttributeResult
+from .loading import PhotoMetadata, display_path
+from .sameeye import SIDE as PRINT_SIDE
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assessments (
@@ -40,12 +46,44 @@ CREATE TABLE IF NOT EXISTS assessments (
     acquired TEXT,
     models TEXT,
     timings TEXT,
-    batch TEXT
+    batch TEXT,
+    eye_group TEXT,
+    eye_print BLOB
 );
 CREATE INDEX IF NOT EXISTS idx_assessments_sha ON assessments(sha256);
 CREATE INDEX IF NOT EXISTS idx_assessments_path ON assessments(path);
 CREATE INDEX IF NOT EXISTS idx_assessments_time ON assessments(assessed_at);
 """
+_ADDED_COLUMNS = {"eye_group": "TEXT", "eye_print": "BLOB"}  # columns newer than the first stores
+
+
+def _pack_print(p: np.ndarray | None) -> bytes | None:
+    """The eye print, zlib-compressed (mostly zeros: about 2 KB instead of 16 KB)."""
+    return None if p is None else zlib.compress(np.ascontiguousarray(p, np.uint8).tobytes(), 6)
+
+
+def _unpack_print(blob) -> np.ndarray | None:
+    try:
+        raw = zlib.decompress(blob) if blob else b""
+    except (zlib.error, TypeError):
+        return None
+    if len(raw) != PRINT_SIDE * PRINT_SIDE:
+        return None
+    return np.frombuffer(raw, np.uint8).reshape(PRINT_SIDE, PRINT_SIDE).copy()
+
+
+def assessment_from_row(row: dict) -> Assessment:
+    """A results-store row as a (map-less, thumbnail-less) Assessment: refills the worklist and the tracker."""
+    a = Assessment(path=row["path"], ok=bool(row["ok"]), error=row.get("error"), grade=row.get("grade"),
+                   confidence=row.get("confidence"), quality_score=row.get("quality_score"),
+                   comparison=row.get("comparison"), eye_group=row.get("eye_group") or "")
+    a.grade_probs = json.loads(row.get("grade_probs") or "{}")
+    a.attributes = {k: AttributeResult(**v) for k, v in json.loads(row.get("attributes") or "{}").items()}
+    a.advice = [AdviceItem(**d) for d in json.loads(row.get("advice") or "[]")]
+    a.metadata = PhotoMetadata(laterality=row.get("eye"), patient_id=row.get("patient_id") or "",
+                               acquired=row.get("acquired") or "", frame_index=int(row.get("frame") or 0))
+    a.eye_print = _unpack_print(row.get("eye_print"))
+    return a
 
 
 def default_data_dir() -> Path:
@@ -72,6 +110,11 @@ class ResultsStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(assessments)")}
+        with self._db:
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE assessments ADD COLUMN {name} {kind}")
 
     def add(self, a: Assessment, batch: str | None = None) -> int:
         row = (
@@ -81,13 +124,14 @@ class ResultsStore:
             json.dumps({k: v.as_dict() for k, v in a.attributes.items()}), a.quality_score,
             json.dumps([x.as_dict() for x in a.advice]), a.comparison, a.metadata.laterality,
             a.metadata.patient_id or None, a.metadata.acquired or None, json.dumps(a.models),
-            json.dumps({k: round(v, 2) for k, v in a.timings_ms.items()}), batch,
+            json.dumps({k: round(v, 2) for k, v in a.timings_ms.items()}), batch, a.eye_group or None,
+            _pack_print(a.eye_print),
         )
         with self._lock, self._db:
             cur = self._db.execute(
                 "INSERT INTO assessments (assessed_at, path, frame, size, sha256, ok, error, grade, confidence,"
                 " grade_probs, attributes, quality_score, advice, comparison, eye, patient_id, acquired, models,"
-                " timings, batch) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " timings, batch, eye_group, eye_print) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 row,
             )
             return int(cur.lastrowid)

@@ -66,8 +66,7 @@ def load_thumbnails(assessments: list[Assessment], side: int = 128) -> list[tupl
 
 def read_today(data_dir: str | None) -> list[tuple[Assessment, datetime]]:
     """Today's (assessment, time) from the results store, oldest first (the worklist adds newest on top)."""
-    from ..core.store import ResultsStore
-    from .worklist import assessment_from_row
+    from ..core.store import ResultsStore, assessment_from_row
 
     start = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
     store = ResultsStore(data_dir or None)

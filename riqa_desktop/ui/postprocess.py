@@ -35,11 +35,18 @@ class PostProcessor:
         self.reject_min, self.good_min = reject_min, good_min
         self._tracker = ReshootTracker()
 
-    def __call__(self, a: Assessment) -> Assessment:
+    def resume(self, store) -> None:
+        """Pick up the eye groups of the photos just before a restart (called on the analysis thread)."""
+        self._tracker.resume(store)
+
+    def __call__(self, a: Assessment, track: bool = True) -> Assessment:
+        """`track=False` for batch reviews: an old folder is not the camera's re-shot sequence, and the
+        same-eye check (milliseconds per earlier shot) would only slow a 500-photo review."""
         from ..core.advice import advise
 
         apply_thresholds(a, self.reject_min, self.good_min)
         if a.ok:
             a.advice = advise(a)
-            self._tracker.update(a)  # sets a.comparison
+            if track:
+                self._tracker.update(a)  # sets a.comparison and a.eye_group
         return a

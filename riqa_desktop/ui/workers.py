@@ -102,6 +102,11 @@ class AnalysisThread(QThread):
     def run(self) -> None:
         _lower_priority()
         store = self._open_store()
+        if store is not None:
+            try:
+                self.post.resume(store)
+            except Exception:  # an unreadable store only loses the comparisons with earlier shots
+                log.exception("could not read the recent shots")
         try:
             self.analyzer = self._factory()
             self.ready.emit(self.analyzer.device, dict(self.analyzer.model_versions))
@@ -137,7 +142,7 @@ class AnalysisThread(QThread):
             if job.cancel.is_set():
                 break
             for a in self._assess(p):
-                self.post(a)
+                self.post(a, track=batch is None)
                 if batch and self.thumbs is not None:
                     self._to_disk(a)
                 if store is not None:

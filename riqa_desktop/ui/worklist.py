@@ -1,12 +1,13 @@
 """The clinic day, newest first: one row per photo; re-shots of the same eye nest under the newest.
 
-The newest shot of an eye is the top-level row and shows the comparison
-("Better: blur fixed…"); earlier shots of that eye are its children.
+Which shots are one eye is decided once, by core.reshoot (its `eye_group`,
+kept in the results store), not here. The newest shot of an eye is the
+top-level row and shows the comparison ("Better: blur fixed…"); earlier shots
+of that eye are its children. A comparison is shown only inside such a group.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -15,8 +16,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTreeWidget,
                                QTreeWidgetItem, QWidget)
 
-from ..core.assessment import AdviceItem, Assessment, AttributeResult
-from ..core.loading import PhotoMetadata
+from ..core.assessment import Assessment
 from .look import COLOURS, WORDS, advice_line, eye_word, icon, thumb_pixmap, verdict_key
 
 ROLE = Qt.ItemDataRole.UserRole
@@ -24,25 +24,9 @@ LINES_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMB = 64
 
 
-def eye_key(a: Assessment) -> tuple[str, str] | None:
-    """Which shots are re-shots of each other: same patient (or same folder) and same eye."""
-    lat = a.metadata.laterality
-    if not lat or not a.ok:
-        return None
-    return (a.metadata.patient_id or str(Path(a.path).parent), lat)
-
-
-def assessment_from_row(row: dict) -> Assessment:
-    """A results-store row as a (map-less, thumbnail-less) Assessment, to refill the day's list."""
-    a = Assessment(path=row["path"], ok=bool(row["ok"]), error=row.get("error"), grade=row.get("grade"),
-                   confidence=row.get("confidence"), quality_score=row.get("quality_score"),
-                   comparison=row.get("comparison"))
-    a.grade_probs = json.loads(row.get("grade_probs") or "{}")
-    a.attributes = {k: AttributeResult(**v) for k, v in json.loads(row.get("attributes") or "{}").items()}
-    a.advice = [AdviceItem(**d) for d in json.loads(row.get("advice") or "[]")]
-    a.metadata = PhotoMetadata(laterality=row.get("eye"), patient_id=row.get("patient_id") or "",
-                               acquired=row.get("acquired") or "", frame_index=int(row.get("frame") or 0))
-    return a
+def eye_key(a: Assessment) -> str | None:
+    """Which shots are re-shots of each other: the eye group the re-shot tracker gave them."""
+    return a.eye_group if a.ok and a.eye_group else None
 
 
 class _RowDelegate(QStyledItemDelegate):
@@ -105,9 +89,9 @@ class Worklist(QTreeWidget):
     def add(self, a: Assessment, when: datetime | None = None, select: bool = True) -> QTreeWidgetItem:
         """Put a new assessment at the top (nesting the eye's earlier shots under it)."""
         item = QTreeWidgetItem()
-        self._fill(item, a, when or datetime.now())
         key = eye_key(a)
         previous = self._by_eye.get(key) if key else None
+        self._fill(item, a, when or datetime.now(), grouped=previous is not None)
         if previous is not None and previous.parent() is None:
             idx = self.indexOfTopLevelItem(previous)
             self.takeTopLevelItem(idx)
@@ -115,6 +99,7 @@ class Worklist(QTreeWidget):
             item.addChild(previous)
             item.addChildren(older)
         self.insertTopLevelItem(0, item)
+        item.setExpanded(True)  # the group's earlier shots stay in sight, under the comparison
         if key:
             self._by_eye[key] = item
         if select:
@@ -157,7 +142,7 @@ class Worklist(QTreeWidget):
             for j in range(top.childCount()):
                 yield top.child(j)
 
-    def _fill(self, item: QTreeWidgetItem, a: Assessment, when: datetime) -> None:
+    def _fill(self, item: QTreeWidgetItem, a: Assessment, when: datetime, grouped: bool) -> None:
         key = verdict_key(a)
         lines = [f"{WORDS[key]}  ·  {when:%H:%M}"]
         name = Path(a.path).name
@@ -167,7 +152,7 @@ class Worklist(QTreeWidget):
         line = advice_line(a)
         if line:
             lines.append(line)
-        if a.comparison:
+        if a.comparison and grouped:
             lines.append("↻ " + a.comparison)
         item.setText(0, "\n".join(lines))
         item.setToolTip(0, "\n".join(lines))

@@ -1,0 +1,215 @@
+"""Decide whether two photos show the same eye, so only real re-shots are compared.
+
+Metadata decides when it can: two DICOM photos with the same patient ID and
+laterality taken within the time window are one eye; another patient or the
+other eye never is. Without that, photos must fall within the time window,
+must not have different known eyes (metadata, file name or a confident
+inference), and their vessel patterns must match: an "eye print" is the
+vessel line map of the frame's central square at a fixed size, and two prints match
+when many small blocks of one find their best position in the other at one
+common shift (after the best small rotation). Anatomy common to every eye
+(disc side, arcades) lines up a few blocks; the same retina lines up many,
+even with a shadow or blur over part of it. What stays put in a camera's
+frame (lens scratches, reflections) lines up blocks of any two of its photos
+without any shift, so such a match needs more. Unsure means "not the same eye".
+The rates are printed by `python -m bench.sameeye`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import cv2
+import numpy as np
+
+SIDE = 128  # prints are made at this size whatever the photo's resolution (thumbnails are <= 256 px)
+ANGLES = np.arange(-7.5, 7.6, 2.5)  # a re-shot's rotation, degrees
+BLOCK = 19  # block side in print pixels
+SEARCH = 13  # each block searches +-SEARCH px independently
+BLOCK_MIN_NCC = 0.4
+AGREE_PX = 2  # blocks agree when their shifts differ by at most this
+MATCH_SCORE = 38  # `match_score` needed to call two prints the same eye (bench.sameeye)
+SURE_SCORE = 50  # ... and to overrule an inferred eye that differs
+STILL_SCORE = 46  # ... when the match is with the frames as they are (see `match`)
+WINDOW_S = 300.0
+METADATA_SOURCES = ("dicom", "filename", "metadata")
+RIDGE_SIGMA = 1.0  # smoothing before the Hessian, print pixels
+BLOB = 2.0  # ridge = l1 - BLOB * |l2|: lines stay, round spots (lens dust, drusen) go
+
+
+def _disc_mask(side: int, shrink: float) -> np.ndarray:
+    yy, xx = np.ogrid[:side, :side]
+    c = (side - 1) / 2
+    return (xx - c) ** 2 + (yy - c) ** 2 <= (shrink * side / 2) ** 2
+
+
+_INNER = _disc_mask(SIDE, 0.8)
+
+
+def _lines(flat: np.ndarray, sigma: float) -> np.ndarray:
+    """Hessian line measure at `sigma`: high on dark lines, low on round spots and flat parts."""
+    sm = cv2.GaussianBlur(flat, (0, 0), sigma)
+    dxx = cv2.Sobel(sm, cv2.CV_32F, 2, 0, ksize=3)
+    dyy = cv2.Sobel(sm, cv2.CV_32F, 0, 2, ksize=3)
+    dxy = cv2.Sobel(sm, cv2.CV_32F, 1, 1, ksize=3)
+    root = np.sqrt((dxx - dyy) ** 2 + 4 * dxy**2)
+    l1, l2 = (dxx + dyy + root) / 2, (dxx + dyy - root) / 2
+    return np.clip(l1 - BLOB * np.abs(l2), 0, None)
+
+
+def eye_print(thumb: np.ndarray | None) -> np.ndarray | None:
+    """The vessel ridge map (SIDE x SIDE uint8) of a photo's thumbnail, or None when there is no field."""
+    if thumb is None or thumb.ndim != 3 or thumb.shape[2] != 3 or min(thumb.shape[:2]) < 32:
+        return None
+    # Re-shots come from one camera, whose field stays put in the frame: the frame's central square,
+    # not a detected field, so a shadow that hides part of the field cannot change the scale.
+    h, w = thumb.shape[:2]
+    side = min(h, w)
+    y0, x0 = (h - side) // 2, (w - side) // 2
+    sq = cv2.resize(np.ascontiguousarray(thumb[y0: y0 + side, x0: x0 + side]), (SIDE, SIDE),
+                    interpolation=cv2.INTER_AREA if side > SIDE else cv2.INTER_LINEAR)
+    g = sq[..., 1].astype(np.float32)
+    v = sq.max(axis=2)
+    c = SIDE // 16
+    bg = float(np.median(np.concatenate([v[:c, :c].ravel(), v[:c, -c:].ravel(), v[-c:, :c].ravel(),
+                                         v[-c:, -c:].ravel()])))
+    inside = (v > max(20.0, bg + 12)).astype(np.float32)
+    # Divide by the local brightness (a shadow or vignetting is multiplicative), then a Hessian
+    # line measure: high on the centre line of dark, thin structures (vessels), low on round spots.
+    sigma = SIDE / 20
+    light = cv2.GaussianBlur(g * inside, (0, 0), sigma) / (cv2.GaussianBlur(inside, (0, 0), sigma) + 1e-3)
+    flat = np.where(inside > 0, g / (light + 4.0), 1.0).astype(np.float32)
+    ridge = _lines(flat, RIDGE_SIGMA)
+    keep = cv2.erode(inside.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
+    if keep.sum() < 0.2 * SIDE * SIDE:
+        return None
+    ridge[~keep] = 0
+    # Keep the strongest 15 %: the vessels, whatever the photo's contrast.
+    ridge = np.clip(ridge - float(np.percentile(ridge[keep], 85)), 0, None)
+    top = float(ridge.max())
+    if top <= 0:
+        return None
+    return np.round(ridge * (255.0 / top)).astype(np.uint8)
+
+
+def _best_rotation(a: np.ndarray, b: np.ndarray) -> float:
+    """The angle that best lines `b` up with `a`, found cheaply at half size."""
+    a2, b2 = cv2.pyrDown(a), cv2.pyrDown(b)
+    n = a2.shape[0]
+    t = int(n * 0.4)
+    tpl = a2[n // 2 - t: n // 2 + t, n // 2 - t: n // 2 + t]
+    best, angle = -2.0, 0.0
+    for ang in ANGLES:
+        rot = cv2.warpAffine(b2, cv2.getRotationMatrix2D(((n - 1) / 2, (n - 1) / 2), float(ang), 1.0), (n, n))
+        score = float(cv2.matchTemplate(rot, tpl, cv2.TM_CCOEFF_NORMED).max())
+        if score > best:
+            best, angle = score, float(ang)
+    return angle
+
+
+def _rotate(p: np.ndarray, angle: float) -> np.ndarray:
+    c = (SIDE - 1) / 2
+    return cv2.warpAffine(p, cv2.getRotationMatrix2D((c, c), angle, 1.0), (SIDE, SIDE))
+
+
+def _agreeing(a: np.ndarray, b: np.ndarray) -> tuple[int, tuple[int, int]]:
+    """How many blocks of `a` find their best match in `b` at one common shift, and that shift."""
+    shifts = []
+    step = BLOCK // 2
+    for y in range(SEARCH, SIDE - BLOCK - SEARCH + 1, step):
+        for x in range(SEARCH, SIDE - BLOCK - SEARCH + 1, step):
+            if not _INNER[y: y + BLOCK, x: x + BLOCK].all():
+                continue
+            blk = a[y: y + BLOCK, x: x + BLOCK]
+            if np.count_nonzero(blk) < 0.05 * BLOCK * BLOCK:
+                continue  # nothing to match (no vessels, or a shadow)
+            r = cv2.matchTemplate(b[y - SEARCH: y + BLOCK + SEARCH, x - SEARCH: x + BLOCK + SEARCH], blk,
+                                  cv2.TM_CCOEFF_NORMED)
+            _, v, _, (px, py) = cv2.minMaxLoc(r)
+            if v > BLOCK_MIN_NCC:
+                shifts.append((px - SEARCH, py - SEARCH))
+    if not shifts:
+        return 0, (0, 0)
+    s = np.array(shifts)
+    near = (np.abs(s[:, None, 0] - s[None, :, 0]) <= AGREE_PX) & (np.abs(s[:, None, 1] - s[None, :, 1]) <= AGREE_PX)
+    votes = near.sum(axis=1)
+    k = int(votes.argmax())
+    return int(votes[k]), (int(s[k, 0]), int(s[k, 1]))
+
+
+def match(a: np.ndarray | None, b: np.ndarray | None) -> tuple[int, bool]:
+    """(score, still): agreeing blocks of `a` in `b` plus those of `b` in `a` (0 = no evidence; symmetric,
+    so either photo may be the one with a shadow), and whether they agree with the frames lined up as
+    they are, where whatever stays put in a camera's frame (lens dust and scratches, reflections,
+    sensor pattern) agrees for any two of its photos."""
+    if a is None or b is None or a.shape != (SIDE, SIDE) or b.shape != (SIDE, SIDE):
+        return 0, False
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    angle = _best_rotation(a, b)
+    (n1, s1), (n2, s2) = _agreeing(a, _rotate(b, angle)), _agreeing(b, _rotate(a, -angle))
+    still = angle == 0 and max(abs(v) for v in s1 + s2) <= 1
+    return n1 + n2, still
+
+
+def match_score(a: np.ndarray | None, b: np.ndarray | None) -> int:
+    return match(a, b)[0]
+
+
+@dataclass
+class Shot:
+    """What the same-eye rule needs to know about one photo."""
+
+    arrived: datetime  # when the app saw it (timezone-aware)
+    acquired: datetime | None = None  # the camera's acquisition time, when recorded (timezone-aware)
+    patient_id: str = ""
+    laterality: str | None = None  # from metadata (DICOM or file name)
+    eye: str | None = None  # metadata, else a confident inference; None = unknown
+    eye_inferred: bool = False  # `eye` is an inference from the image, not metadata
+    print: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, a, arrived: datetime) -> "Shot":
+        """The shot of an Assessment; its eye print is made once and kept in `a.eye_print`."""
+        from .laterality import eye_of
+
+        if a.eye_print is None and a.grade != "not_fundus":
+            a.eye_print = eye_print(a.thumbnail)
+        md, guess = a.metadata, eye_of(a)
+        return cls(arrived=aware(arrived), acquired=parse_time(md.acquired), patient_id=md.patient_id or "",
+                   laterality=md.laterality, eye=guess.eye, eye_inferred=guess.source not in METADATA_SOURCES,
+                   print=a.eye_print)
+
+
+def aware(t: datetime) -> datetime:
+    """A naive time is the machine's local time (DICOM times carry no zone)."""
+    return t if t.tzinfo else t.astimezone()
+
+
+def parse_time(iso: str | None) -> datetime | None:
+    try:
+        return aware(datetime.fromisoformat(iso)) if iso else None
+    except (ValueError, TypeError, OverflowError, OSError):
+        return None
+
+
+def same_eye(prev: Shot, cur: Shot, window_s: float = WINDOW_S) -> bool:
+    """True only when the two shots are surely of one eye (see the module docstring)."""
+    if prev.acquired and cur.acquired:
+        gap = cur.acquired - prev.acquired
+    else:
+        gap = cur.arrived - prev.arrived
+    if abs(gap.total_seconds()) > window_s:
+        return False
+    if prev.patient_id and cur.patient_id:
+        if prev.patient_id != cur.patient_id:
+            return False
+        if prev.laterality and cur.laterality:
+            return prev.laterality == cur.laterality
+    need = MATCH_SCORE
+    if prev.eye and cur.eye and prev.eye != cur.eye:
+        if not (prev.eye_inferred or cur.eye_inferred):
+            return False
+        need = SURE_SCORE  # an inferred eye can be wrong; only a far stronger vessel match overrules it
+    score, still = match(prev.print, cur.print)
+    return score >= (max(need, STILL_SCORE) if still else need)
