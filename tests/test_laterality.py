@@ -52,9 +52,12 @@ def test_macula_centred_photos_are_confident(shared_data):
 
 def test_the_model_answers_when_metadata_is_silent_and_abstains_when_unsure(retina_rgb):
     a = Assessment(path="x", grade="good")
-    a.thumbnail = thumbnail(retina_rgb, 256)  # the disc alone would say "L"
     a.eye_model = {"p_right": 0.98, "threshold": 0.9}
     assert (eye_of(a).eye, eye_of(a).source) == ("R", "model")
+    a.thumbnail = thumbnail(retina_rgb, 256)  # the disc clearly says "L": the two cues disagree
+    assert eye_of(a).eye is None
+    a.eye_model = {"p_right": 0.02, "threshold": 0.9}
+    assert (eye_of(a).eye, eye_of(a).source) == ("L", "model")
     a.eye_model = {"p_right": 0.7, "threshold": 0.9}
     g = eye_of(a)
     assert g.eye is None and g.source == "model" and g.confidence == 0.7

@@ -2,7 +2,8 @@
 
 DICOM or the file name (read by `loading`) are trusted. Otherwise the quality
 model's laterality head answers when its model has one (trained on EyePACS
-names; it abstains below a calibrated confidence). Without it the eye is
+names; it abstains below a calibrated confidence, and when the disc clearly
+sits on the other side: its cues are partly EyePACS's own). Without it the eye is
 inferred from where the optic disc sits: in a standard photo the disc lies
 on the nose side, which is the right of the picture for a right eye and the
 left for a left eye. The disc is the brightest blob of its size in the field;
@@ -96,7 +97,12 @@ def eye_of(assessment) -> EyeGuess:
         return EyeGuess(md.laterality, md.laterality_source or "metadata", 1.0)
     em = getattr(assessment, "eye_model", None)
     if em and assessment.grade != "not_fundus":
-        return from_model(float(em["p_right"]), float(em["threshold"]))
+        guess = from_model(float(em["p_right"]), float(em["threshold"]))
+        if guess.eye and assessment.thumbnail is not None:
+            disc = infer_from_image(assessment.thumbnail)
+            if disc.confidence >= MIN_CONFIDENCE and disc.eye != guess.eye:
+                return EyeGuess(None, "model", guess.confidence, disc.disc_xy)  # two cues disagree: unknown
+        return guess
     if assessment.thumbnail is not None and assessment.grade != "not_fundus":
         guess = infer_from_image(assessment.thumbnail)
         if guess.confidence >= MIN_CONFIDENCE:
