@@ -29,7 +29,7 @@ from riqa_desktop.core import mapregions as M
 from .advice_maps import samples
 from .common import data_root
 
-CLEAN_FIRE = 0.08  # share of clean photos allowed a marked region (target: >= 85 % left alone on report photos)
+CLEAN_FIRE = 0.12  # share of clean photos allowed a marked region (target: >= 85 % left alone on report photos)
 LARGE_SHARE = 0.25  # policy: a quarter of the field marked degraded is never "Good to grade"
 CAUSE_A = {"sector_shadow": "dark", "lash_shadow": "dark", "edge_crescent": "dark", "glare_spot": "bright",
            "blur_region": "blur"}
@@ -77,7 +77,7 @@ def calibrate(root: Path) -> dict:
     clean_s = [_region_scores(r[3], cal) for r in clean]
     bad_s = [_region_scores(r[3], cal) for r in bad]
     best = None
-    for q in np.linspace(0.70, 1.0, 31):
+    for q in np.linspace(0.90, 1.0, 101):
         t = {r: float(np.quantile([c[r] for c in clean_s], q)) for r in M.REGIONS}
         if q == 1.0:
             t = {r: min(v * 1.05, 0.999) for r, v in t.items()}
