@@ -12,6 +12,7 @@ by photo, generator, kind and seed), so calibrating and reporting run the model 
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -54,32 +55,36 @@ def seed_of(path: Path, gen: str, kind: str | None) -> int:
     return int(hashlib.sha1(f"{path.name}|{gen}|{kind}".encode()).hexdigest()[:8], 16)
 
 
+@lru_cache(maxsize=1)
+def _efiqa():
+    from riqa_desktop.models.registry import load_model
+
+    return load_model("efiqa_adapter")[0]
+
+
+def efiqa_grids(squares: list[np.ndarray]) -> np.ndarray:
+    """The shipped EFIQA adapter's (N, G, G) patch probabilities for uint8 FOV squares (CPU)."""
+    import torch
+
+    with torch.inference_mode():
+        logits = _efiqa()(torch.from_numpy(normalize_batch(squares))).float().numpy()
+    return (1 / (1 + np.exp(-logits))).astype(np.float32)
+
+
 class MapCache:
     """EFIQA grids by key, run in batches on the CPU, saved to one .npz."""
 
     def __init__(self, name: str):
         self.path = CACHE / f"{name}.npz"
         self.grids = dict(np.load(self.path)) if self.path.is_file() else {}
-        self._model = None
 
     def grids_for(self, keys: list[str], squares: list[np.ndarray]) -> list[np.ndarray]:
         todo = [i for i, k in enumerate(keys) if k not in self.grids]
         for start in range(0, len(todo), 16):
             idx = todo[start:start + 16]
-            for i, g in zip(idx, self._run([squares[i] for i in idx])):
+            for i, g in zip(idx, efiqa_grids([squares[i] for i in idx])):
                 self.grids[keys[i]] = g
         return [self.grids[k] for k in keys]
-
-    def _run(self, squares: list[np.ndarray]) -> np.ndarray:
-        import torch
-
-        from riqa_desktop.models.registry import load_model
-
-        if self._model is None:
-            self._model, _ = load_model("efiqa_adapter")
-        with torch.inference_mode():
-            logits = self._model(torch.from_numpy(normalize_batch(squares))).float().numpy()
-        return (1 / (1 + np.exp(-logits))).astype(np.float32)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
