@@ -63,12 +63,15 @@ def calibrate(root: Path) -> dict:
     bad = [r for r in rows if r[0] != "clean"]
     g = rows[0][3].quality_map.grid.shape[0]
     inside = M._masks(g)["whole"]
-    baseline = np.median([M.smoothed(r[3].quality_map.grid) for r in clean], axis=0) * inside
+    fields = [M.field_cells(M.looks(r[3], g), g) for r in rows]
+    clean_maps = np.array([M.smoothed(r[3].quality_map.grid, f) for r, f in zip(rows, fields) if r[0] == "clean"])
+    clean_fields = np.array([f for r, f in zip(rows, fields) if r[0] == "clean"])
+    baseline = np.nan_to_num(np.nanmedian(np.where(clean_fields, clean_maps, np.nan), axis=0)) * inside
     xs, ys = [], []
-    for _gen, _kind, mask, a in rows:
+    for (_gen, _kind, mask, a), field in zip(rows, fields):
         f = M.features(a.quality_map.grid, M.looks(a, g), baseline)
-        xs.append(f[inside])
-        ys.append((np.zeros(inside.sum()) if mask is None else _cells(mask, g)[inside]) >= 0.25)
+        xs.append(f[field])
+        ys.append((np.zeros(field.sum()) if mask is None else _cells(mask, g)[field]) >= 0.25)
     x, y = np.concatenate(xs), np.concatenate(ys).astype(np.float64)
     w, b = fit_logistic(x, y)
     cal = {"baseline": np.round(baseline, 4).tolist(), "weights": [round(float(v), 4) for v in w],
@@ -88,7 +91,7 @@ def calibrate(root: Path) -> dict:
     det, fire, q, region_t = best
     cal["region"] = {r: round(v, 4) for r, v in region_t.items()}
     # Contour level of the EFIQA map itself: F1 of smoothed cells vs cells changed by >= 25 %.
-    sm = np.concatenate([M.smoothed(r[3].quality_map.grid)[inside] for r in rows])
+    sm = np.concatenate([M.smoothed(r[3].quality_map.grid, f)[f] for r, f in zip(rows, fields)])
     truth = y > 0
     f1, cell_t = max((2 * ((sm > t) & truth).sum() / max((sm > t).sum() + truth.sum(), 1), float(t))
                      for t in np.linspace(0.1, 0.9, 81))

@@ -49,10 +49,10 @@ def _radius(g: int) -> np.ndarray:
     return np.hypot(xx - c, yy - c) / (g / 2)
 
 
-def smoothed(grid: np.ndarray) -> np.ndarray:
-    """3x3 mean of the grid over the FOV cells only (the black corners do not dilute the rim)."""
+def smoothed(grid: np.ndarray, field: np.ndarray | None = None) -> np.ndarray:
+    """3x3 mean of the grid over the field's cells only (black corners and padding do not dilute the rim)."""
     g = np.nan_to_num(np.asarray(grid, np.float32), nan=0.0)
-    inside = _masks(g.shape[0])["whole"].astype(np.float32)
+    inside = (_masks(g.shape[0])["whole"] if field is None else field).astype(np.float32)
     num = cv2.blur(g * inside, (3, 3), borderType=cv2.BORDER_CONSTANT)
     den = cv2.blur(inside, (3, 3), borderType=cv2.BORDER_CONSTANT)
     return np.where(inside > 0, num / np.maximum(den, 1e-3), 0.0).astype(np.float32)
@@ -78,7 +78,9 @@ class MapEvidence:
 
     def hot_cells(self, region: str) -> np.ndarray:
         """Cells of `region` the map marks (at least its peak cell)."""
-        m = _masks(self.smooth.shape[0])[region]
+        m = _masks(self.smooth.shape[0])[region] & field_cells(self.looks, self.smooth.shape[0])
+        if not m.any():
+            m = _masks(self.smooth.shape[0])[region]
         t = self.cal["region"][region]
         hot = m & (self.smooth > t)
         if not hot.any():
@@ -102,11 +104,12 @@ def evidence(a: Assessment, cal: dict | None = None) -> MapEvidence | None:
     if g.ndim != 2 or g.shape != np.asarray(cal["baseline"]).shape:
         return None
     lk = looks(a, g.shape[0])
-    s = smoothed(combined(g, lk, cal))
+    field = field_cells(lk, g.shape[0])
+    s = smoothed(combined(g, lk, cal), field)
     masks = _masks(g.shape[0])
-    score = {r: float(s[masks[r]].max()) for r in REGIONS}
+    score = {r: float(s[masks[r] & field].max()) if (masks[r] & field).any() else 0.0 for r in REGIONS}
     excess = {r: score[r] / max(float(cal["region"][r]), 1e-3) for r in REGIONS}
-    share = float((smoothed(g)[masks["whole"]] > cal["cell"]).mean())
+    share = float((smoothed(g, field)[field] > cal["cell"]).mean()) if field.any() else 0.0
     return MapEvidence(s, score, excess, share, cal, lk)
 
 
@@ -118,6 +121,7 @@ class Looks:
     white: np.ndarray  # min channel over max channel: ~1 for a white reflex, low on a red fundus
     sharp: np.ndarray  # mean |Laplacian| of green per unit brightness (vessel detail)
     darkest: np.ndarray  # the cell's darkest 2x2 sample block (lashes, dust darken only part of a cell)
+    visible: np.ndarray  # cells that hold photo, not the padding of a cut circle beyond the photo's edge
 
 
 def looks(a: Assessment, g: int) -> Looks | None:
@@ -141,7 +145,14 @@ def looks(a: Assessment, g: int) -> Looks | None:
     sharp = cv2.resize(lap, (g, g), interpolation=cv2.INTER_AREA) / np.maximum(bright, 8.0) * 100
     darkest = -cv2.resize(cv2.dilate(-cv2.resize(mx, (4 * g, 4 * g), interpolation=cv2.INTER_AREA),
                                      np.ones((4, 4), np.uint8)), (g, g), interpolation=cv2.INTER_NEAREST)
-    return Looks(bright, white, sharp, darkest)
+    visible = cv2.resize((mx <= 0).astype(np.float32), (g, g), interpolation=cv2.INTER_AREA) < 0.5
+    return Looks(bright, white, sharp, darkest, visible)
+
+
+def field_cells(lk: Looks | None, g: int) -> np.ndarray:
+    """The FOV cells that show the photo (all FOV cells when the photo is not at hand)."""
+    whole = _masks(g)["whole"]
+    return whole & lk.visible if lk is not None else whole
 
 
 FEATURES = ("map", "map_over_clean", "darker", "whiter", "less_detail", "rim", "near_white", "dark_part")
@@ -150,8 +161,8 @@ FEATURES = ("map", "map_over_clean", "darker", "whiter", "less_detail", "rim", "
 def features(grid: np.ndarray, lk: Looks | None, baseline: np.ndarray) -> np.ndarray:
     """(G, G, len(FEATURES)) per-cell evidence; without the photo's look, those terms are 0."""
     g = grid.shape[0]
-    s = smoothed(grid)
-    whole = _masks(g)["whole"]
+    whole = field_cells(lk, g)
+    s = smoothed(grid, whole)
     f = np.zeros((g, g, len(FEATURES)), np.float32)
     f[..., 0] = s
     f[..., 1] = s - baseline
@@ -172,7 +183,7 @@ def combined(grid: np.ndarray, lk: Looks | None, cal: dict) -> np.ndarray:
     f = features(grid, lk, np.asarray(cal["baseline"], np.float32))
     z = f @ np.asarray(cal["weights"], np.float32) + float(cal["bias"])
     p = 1 / (1 + np.exp(-np.clip(z, -30, 30)))
-    return (p * _masks(grid.shape[0])["whole"]).astype(np.float32)
+    return (p * field_cells(lk, grid.shape[0])).astype(np.float32)
 
 
 def cause(ev: MapEvidence, region: str) -> str:
@@ -181,7 +192,7 @@ def cause(ev: MapEvidence, region: str) -> str:
     if lk is None:
         return "blur"
     cal = ev.cal
-    whole = _masks(ev.smooth.shape[0])["whole"]
+    whole = field_cells(lk, ev.smooth.shape[0])
     hot = ev.hot_cells(region)
     rest = whole & ~(ev.smooth > min(cal["region"].values()))
     if rest.sum() < 8:
