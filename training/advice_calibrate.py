@@ -29,7 +29,7 @@ from riqa_desktop.core import mapregions as M
 from .advice_maps import samples
 from .common import data_root
 
-CLEAN_FIRE = 0.12  # share of clean photos allowed a marked region (target: >= 85 % left alone on report photos)
+CLEAN_FIRE = 0.08  # share of clean photos allowed a marked region (target: >= 85 % left alone on report photos)
 LARGE_SHARE = 0.25  # policy: a quarter of the field marked degraded is never "Good to grade"
 CAUSE_A = {"sector_shadow": "dark", "lash_shadow": "dark", "edge_crescent": "dark", "glare_spot": "bright",
            "blur_region": "blur"}

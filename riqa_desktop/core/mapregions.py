@@ -139,13 +139,16 @@ def looks(a: Assessment, g: int) -> Looks | None:
     sq = cv2.warpAffine(th.astype(np.float32), m, (n, n), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     mx, mn = sq.max(axis=2), sq.min(axis=2)
-    bright = cv2.resize(mx, (g, g), interpolation=cv2.INTER_AREA)
-    white = cv2.resize(mn, (g, g), interpolation=cv2.INTER_AREA) / np.maximum(bright, 1.0)
+    photo = (mx > 0).astype(np.float32)  # padding beyond a cut circle's edge is exactly black
+    area = np.maximum(cv2.resize(photo, (g, g), interpolation=cv2.INTER_AREA), 1e-3)
+    bright = cv2.resize(mx, (g, g), interpolation=cv2.INTER_AREA) / area  # mean over the photo's samples only
+    white = cv2.resize(mn, (g, g), interpolation=cv2.INTER_AREA) / area / np.maximum(bright, 1.0)
     lap = np.abs(cv2.Laplacian(sq[..., 1], cv2.CV_32F))
     sharp = cv2.resize(lap, (g, g), interpolation=cv2.INTER_AREA) / np.maximum(bright, 8.0) * 100
-    darkest = -cv2.resize(cv2.dilate(-cv2.resize(mx, (4 * g, 4 * g), interpolation=cv2.INTER_AREA),
+    darkest = -cv2.resize(cv2.dilate(-cv2.resize(np.where(mx > 0, mx, bright.max()), (4 * g, 4 * g),
+                                                 interpolation=cv2.INTER_AREA),
                                      np.ones((4, 4), np.uint8)), (g, g), interpolation=cv2.INTER_NEAREST)
-    visible = cv2.resize((mx <= 0).astype(np.float32), (g, g), interpolation=cv2.INTER_AREA) < 0.5
+    visible = area > 0.5
     return Looks(bright, white, sharp, darkest, visible)
 
 
