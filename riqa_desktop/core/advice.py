@@ -271,11 +271,14 @@ def _merge(found: list, regional: list) -> list:
     """Add the map's items unless their region or kind is already named, keeping one per code.
 
     A cause the measurements already named (a shadow, a reflex, blur all over) is not
-    repeated for other regions; a dark ring supersedes crescents.
+    repeated for other regions; on a photo blurred all over only reflexes are added;
+    a dark ring supersedes crescents.
     """
     codes = {c for c, _, _ in found}
     named = {r for _, r, _ in found}
     explained = {cause for cause, by in EXPLAINS.items() if codes & by}
+    if codes & EXPLAINS["blur"]:  # blurred all over, the map is high everywhere: it locates only reflexes
+        explained |= {"dark", "blur"}
     out = list(found)
     for code, region, ev in regional:
         if code in codes or region in named and region != "whole" or ev.get("cause") in explained:
