@@ -7,6 +7,9 @@ Sections (each can be skipped):
              (random weights: speed only), (b) the paper's ResNet-18 multi-task model, (c) ours
   startup    a fresh `riqa assess` process: import + model load + first verdict
   gui        the desktop app offscreen: window shown, first verdict, longest GUI-thread stall in a batch
+  receive    the DICOM receiver: C-STORE sent -> file stored -> verdict, p50/p95 (bench/receive.py)
+  cluster    `riqa batch --cluster`: photos/s on a local Dask cluster of 1 and 2 workers
+  memory     batch table RSS over 20,000 rows (thumbnails on disk vs in memory) and report size vs photos
 Threads: torch and ONNX Runtime use `--threads` (default 2, the target machine's cores).
 """
 
@@ -23,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .cluster import cluster
 from .inputs import batch_inputs, latency_inputs
+from .receive import receive
 from .tables import percentile, table
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,11 +142,12 @@ def reference(repeats: int) -> str:
 def startup(root: Path) -> str:
     photo = root / "DRIMDB" / "Good" / "drimdb_good (1).jpg"
     rows = []
-    for backend in backends():
+    for backend in ["auto", *backends()]:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "riqa_desktop.cli", "assess", str(photo), "--no-store",
-                        "--device", "cpu", "--backend", backend], capture_output=True, cwd=REPO, env=_env(), check=True)
-        rows.append([backend, (time.perf_counter() - t) * 1000])
+                        "--backend", backend], capture_output=True, cwd=REPO, env=_env(), check=True)
+        rows.append([backend + (" (the default: device auto)" if backend == "auto" else ""),
+                     (time.perf_counter() - t) * 1000])
     return table("Cold start of `riqa assess` to the first verdict, ms", ["backend", "ms"], rows)
 
 
@@ -157,6 +163,20 @@ def gui(root: Path, n: int) -> str:
         ["99th percentile stall, ms", r["p99_stall_ms"]]])
 
 
+def memory(n: int = 20000) -> str:
+    out = subprocess.run([sys.executable, "-m", "bench.memory", str(n)], capture_output=True, text=True,
+                         cwd=REPO, env=_env(), check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    rows = [["thumbnails on disk (now)", int(k), v] for k, v in r["disk"].items()]
+    rows += [["thumbnails in memory (before)", int(k), v] for k, v in r["memory"].items()]
+    t1 = table("Batch table RSS against rows (synthetic rows from one real assessment; offscreen, scrolled)",
+               ["mode", "rows", "RSS MB"], rows)
+    t2 = table("`riqa batch` report size against photos (self-contained up to 200, then linked and paged)",
+               ["photos", "pages", "first page MB", "all pages MB", "thumbnails folder MB"],
+               [[x["photos"], x["pages"], x["first_page_mb"], x["all_pages_mb"], x["thumbs_mb"]] for x in r["report"]])
+    return t1 + "\n" + t2
+
+
 def _env() -> dict:
     return {**os.environ, "PYTHONPATH": str(REPO)}
 
@@ -168,14 +188,14 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", nargs="*", choices=["latency", "batch", "reference", "startup", "gui"])
+    ap.add_argument("--only", nargs="*", choices=["latency", "batch", "reference", "startup", "gui", "receive", "cluster", "memory"])
     args = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     import torch
 
     torch.set_num_threads(args.threads)
     root = Path(args.data_root)
-    sections = args.only or ["latency", "batch", "reference", "startup", "gui"]
+    sections = args.only or ["latency", "batch", "reference", "startup", "gui", "receive", "cluster", "memory"]
     import platform
 
     print(f"# riqa_desktop benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -183,7 +203,9 @@ def main() -> int:
     for name in sections:
         print({"latency": lambda: latency(root, args.repeats), "batch": lambda: batch(root, args.batch_size),
                "reference": lambda: reference(args.repeats), "startup": lambda: startup(root),
-               "gui": lambda: gui(root, args.batch_size)}[name](), flush=True)
+               "gui": lambda: gui(root, args.batch_size),
+               "receive": lambda: receive(root, args.repeats),
+               "cluster": lambda: cluster(root, args.batch_size), "memory": memory}[name](), flush=True)
     return 0
 
 

@@ -25,6 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # first: bundled builds re-enter main in worker processes
     args = build_parser().parse_args(argv)
+    from .core.applog import configure
+    from .core.store import default_data_dir
+
+    configure(args.data_dir or default_data_dir())  # library warnings: log file, never window or terminal
     if args.self_test:
         from .selftest import run
 
@@ -37,37 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 1
 
-    from PySide6.QtCore import QCoreApplication, QTimer
-    from PySide6.QtWidgets import QApplication
+    from .ui.launch import run_window
 
-    from .ui import settings as prefs_io
-
-    QCoreApplication.setOrganizationName(prefs_io.ORG)
-    QCoreApplication.setApplicationName(prefs_io.APP)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
-
-    from PySide6.QtCore import QSettings
-
-    from .ui.main_window import MainWindow
-
-    settings = QSettings()
-    window = MainWindow(settings, device=args.device, data_dir=args.data_dir)
-    window.show()
-    first_run = not settings.value("tried_samples", False, type=bool)
-
-    def after_show():
-        window.start()
-        if args.watch:
-            window.start_watching(args.watch)
-        if args.paths:
-            window.open_paths(args.paths)
-        elif args.try_it or (first_run and not args.watch):
-            window.try_samples()
-            settings.setValue("tried_samples", True)
-
-    QTimer.singleShot(0, after_show)
-    return app.exec()
+    return run_window(args)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`riqa`: assess photos, review a folder, or watch a camera folder from a terminal.
+"""`riqa`: assess photos, review a folder, watch a camera folder, or receive photos over DICOM from a terminal.
 
 Exit codes: 0 every input was read, 2 some inputs were unreadable (each is
 reported and the rest processed), 1 internal error (e.g. a missing model).
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     common.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
-                        help="inference engine (auto: torch when installed, else ONNX Runtime)")
+                        help="inference engine (auto: ONNX Runtime on the CPU when its exports are there, torch on CUDA)")
     common.add_argument("--data-dir", default=None, help="results store folder (default: RIQA_DATA_DIR or per-user)")
     common.add_argument("--models-dir", default=None, help=argparse.SUPPRESS)
     common.add_argument("--no-store", action="store_true", help="do not record results in the results store")
@@ -43,28 +43,51 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("folder")
     b.add_argument("--out", required=True, help="output folder for results.csv and report.html")
     b.add_argument("--fresh", action="store_true", help="start over instead of resuming an earlier run in --out")
+    b.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="assess on a Dask cluster: its scheduler address, or 'local' to start one here "
+                        "(optional extra 'cluster')")
+    b.add_argument("--workers", type=int, default=2, help="worker processes of --cluster local (default 2)")
 
     w = sub.add_parser("watch", parents=[common], help="assess each new photo as it arrives in a folder")
     w.add_argument("folder")
     w.add_argument("--json", action="store_true")
     w.add_argument("--polling", action="store_true", help="poll the folder (network shares)")
     w.add_argument("--limit", type=int, default=0, help="stop after this many photos (for scripts)")
+
+    r = sub.add_parser("receive", parents=[common], help="receive photos over DICOM (C-STORE) and assess each")
+    r.add_argument("--port", type=int, required=True, help="TCP port to listen on (104 and 11112 are usual)")
+    r.add_argument("--ae-title", default="RIQA", help="this receiver's AE title (the camera's 'called AE')")
+    r.add_argument("--allow-ae", action="append", default=[], metavar="AE",
+                   help="a calling AE title to accept (repeat; default: any)")
+    r.add_argument("--allow-address", action="append", default=[], metavar="IP",
+                   help="a sender address to accept (repeat; default: any)")
+    r.add_argument("--bind", default="", metavar="ADDR", help="listen on this local address only (default: all)")
+    r.add_argument("--incoming", metavar="DIR", help="where received objects are kept (default: DATA_DIR/incoming)")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--limit", type=int, default=0, help="stop after this many photos (for scripts)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     args = build_parser().parse_args(argv)
+    from .core.applog import configure
+    from .core.store import default_data_dir
+
+    configure(args.data_dir or default_data_dir())  # library warnings and tracebacks: log file, not terminal
     try:
         from .core.analyzer import Analyzer
 
-        analyzer = Analyzer(models_dir=args.models_dir, device=args.device, backend=args.backend)
+        # A cluster batch loads the models on its workers, not here.
+        analyzer = None if getattr(args, "cluster", None) else \
+            Analyzer(models_dir=args.models_dir, device=args.device, backend=args.backend)
         store = None
         if not args.no_store:
             from .core.store import ResultsStore
 
             store = ResultsStore(args.data_dir)
-        return {"assess": _assess, "batch": _batch, "watch": _watch}[args.command](args, analyzer, store)
+        commands = {"assess": _assess, "batch": _batch, "watch": _watch, "receive": _receive}
+        return commands[args.command](args, analyzer, store)
     except errors.RiqaError as exc:
         print(f"riqa: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
@@ -149,41 +172,38 @@ def _assess(args, analyzer, store) -> int:
 
 def _batch(args, analyzer, store) -> int:
     """Crash-safe: each result is a durable CSV row; a rerun resumes where it stopped."""
-    import cv2
-
     from .core.batch import list_photos, run_batch
-    from .core.report import CsvLog, map_thumbnail, write_html_rows
+    from .core.report import CsvLog, write_report
+    from .core.thumbstore import ThumbnailStore
 
     folder, out = Path(args.folder), Path(args.out)
     if not folder.is_dir():
         print(f"riqa: {folder} is not a folder", file=sys.stderr)
         return EXIT_INTERNAL
-    thumbs = out / "thumbs"
-    thumbs.mkdir(parents=True, exist_ok=True)
+    thumbs = ThumbnailStore(out / "thumbs")
     if args.fresh and (out / "results.csv").exists():
         (out / "results.csv").unlink()
+    fresh = not (out / "results.csv").exists()
     log = CsvLog(out / "results.csv")
     done = log.done()
     paths = [p for p in list_photos(folder) if display_path(p) not in done]
     if done:
         print(f"resuming: {len(done)} photos already in {out / 'results.csv'}", file=sys.stderr)
     progress = Progress(len(paths))  # a bar on a terminal, a line every few seconds in a log
-    for a in run_batch(analyzer, paths, store, on_result=lambda done, _n, _a: progress.advance_to(done)):
-        if a.thumbnail is not None:
-            stem = _thumb_stem(display_path(a.path), a.metadata.frame_index)
-            cv2.imwrite(str(thumbs / f"{stem}.jpg"), cv2.cvtColor(a.thumbnail, cv2.COLOR_RGB2BGR))
-            over = map_thumbnail(a)
-            if over is not None:
-                cv2.imwrite(str(thumbs / f"{stem}_map.jpg"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
+
+    def advance(i: int, _n: int, _a: Assessment) -> None:
+        progress.advance_to(i)
+
+    if args.cluster:
+        results = _cluster_results(args, paths, store, _batch_id(out, fresh), advance)
+    else:
+        results = run_batch(analyzer, paths, store, on_result=advance)
+    for a in results:
+        thumbs.put(a)
         log.append(a)
     progress.close()
     log.close()
-    images = {}
-    for r in log.rows:
-        key = (r["path"], int(r["frame"] or 0))
-        stem = _thumb_stem(*key)
-        images[key] = tuple(_file_uri(thumbs / f"{stem}{suffix}.jpg") for suffix in ("", "_map"))
-    write_html_rows(log.rows, out / "report.html", images, title=f"Fundus photo quality: {folder.name}")
+    write_report(log.rows, out / "report.html", thumbs, title=f"Fundus photo quality: {folder.name}")
     bad = [r for r in log.rows if r["ok"] != "True"]
     for r in bad:
         print(f"{Path(r['path']).name}: UNREADABLE - {r['error']}", file=sys.stderr)
@@ -191,21 +211,32 @@ def _batch(args, analyzer, store) -> int:
     return EXIT_UNREADABLE if bad else EXIT_OK
 
 
-def _thumb_stem(path: str, frame: int) -> str:
-    import hashlib
+def _batch_id(out: Path, fresh: bool) -> str:
+    """The results store's id for the review written to `out`, kept across resumes (in out/batch_id)."""
+    import uuid
 
-    return hashlib.sha1(f"{path}#{frame}".encode("utf-8")).hexdigest()[:16]
-
-
-def _file_uri(p: Path) -> str:
-    import base64
-
-    if not p.exists():
-        return ""
-    return "data:image/jpeg;base64," + base64.b64encode(p.read_bytes()).decode("ascii")
+    f = out / "batch_id"
+    if fresh or not f.is_file():
+        f.write_text(f"cli-{uuid.uuid4().hex[:12]}\n", encoding="utf-8")
+    return f.read_text(encoding="utf-8").strip()
 
 
-def _watch(args, analyzer, store) -> int:
+def _cluster_results(args, paths, store, batch_id, progress):
+    """The photos assessed on a Dask cluster's workers (the same Analyzer options as a local run)."""
+    from .core.cluster import connect, run_cluster_batch
+
+    client, cluster = connect(args.cluster, args.workers)
+    # One intra-op thread per worker process: scale with processes (one per core), as decoding does.
+    options = {"models_dir": args.models_dir, "device": args.device, "backend": args.backend, "threads": 1}
+    try:
+        yield from run_cluster_batch(client, paths, options, store, batch_id, on_result=progress)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _watch(args, analyzer, store, stable_s: float = 1.0) -> int:
     from .core.reshoot import ReshootTracker
     from .core.watcher import FolderWatcher
 
@@ -213,7 +244,7 @@ def _watch(args, analyzer, store) -> int:
     watcher = FolderWatcher(
         args.folder, on_ready=lambda p: ready.put((p, None)), on_problem=lambda p, why: ready.put((p, why)),
         on_status=lambda s: print(f"[{s}]", file=sys.stderr, flush=True), polling=args.polling or None,
-        known=store.seen if store else None,
+        known=store.seen if store else None, stable_s=stable_s,
     )
     reshoot = ReshootTracker()
     handled = 0
@@ -236,6 +267,27 @@ def _watch(args, analyzer, store) -> int:
     finally:
         watcher.stop()
     return EXIT_OK
+
+
+def _receive(args, analyzer, store) -> int:
+    """The receiver writes into the incoming folder; the watcher there assesses each object like a new photo."""
+    from .core.receiver import DicomReceiver
+    from .core.store import default_data_dir
+
+    incoming = Path(args.incoming or Path(args.data_dir or default_data_dir()) / "incoming")
+    receiver = DicomReceiver(incoming, args.port, args.ae_title, args.allow_ae, args.allow_address, bind=args.bind)
+    try:
+        receiver.start()
+    except OSError as exc:
+        print(f"riqa: cannot listen on port {args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    print(f"[receiving as {receiver.ae_title} on port {receiver.port} into {display_path(incoming)}]",
+          file=sys.stderr, flush=True)
+    args.folder, args.polling = str(incoming), False
+    try:
+        return _watch(args, analyzer, store, stable_s=0.0)  # received files appear whole (linked when written)
+    finally:
+        receiver.stop()
 
 
 if __name__ == "__main__":

@@ -4,13 +4,15 @@ Opens the main window offscreen (timing start-up), assesses every bundled
 sample photo with the shipped models, and checks each result against
 `resources/samples/expected.json`: the same model files (sha256 from their
 cards), the same grade, probabilities and quality score within the stated
-tolerance. Prints one line per check and exits 0, or 1 with the reason.
+tolerance; and decodes one photo in each DICOM syntax clinics send
+(`resources/samples/dicom`), so a bundle that lost a decoder plug-in fails;
+and starts the DICOM receiver on loopback and checks it answers C-ECHO.
+Prints one line per check and exits 0, or 1 with the reason.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 
 from .resources import models_dir, samples_dir
@@ -53,33 +55,70 @@ def check_samples(backend: str = "auto") -> tuple[list[str], list[str]]:
     return lines, problems
 
 
-def window_startup_ms() -> float:
-    """Time to a shown main window (offscreen), the part of start-up a photographer waits for."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+def check_dicom_syntaxes() -> tuple[list[str], list[str]]:
+    """(report lines, problems): each DICOM syntax in `samples/dicom` decodes to the reference within its error."""
+    import numpy as np
+    from PIL import Image
+
+    from .core.errors import InputError
+    from .core.loading import read_image
+
+    folder = samples_dir() / "dicom"
+    expected = json.loads((folder / "expected.json").read_text())
+    ref = np.asarray(Image.open(folder / expected["reference"]).convert("RGB")).astype(int)
+    lines, problems = [], []
+    for name, want in expected["files"].items():
+        try:
+            rgb = read_image(folder / name).rgb.astype(int)
+        except InputError as exc:
+            problems.append(f"{name}: {exc}")
+            continue
+        target = ref if want["channel"] is None else np.repeat(ref[..., want["channel"], None], 3, axis=2)
+        err = int(np.abs(rgb - target).max()) if rgb.shape == target.shape else 999
+        ok = err <= want["max_error"]
+        lines.append(f"{'ok ' if ok else 'BAD'} {name}: largest pixel error {err} (allowed {want['max_error']})")
+        if not ok:
+            problems.append(f"{name}: pixel error {err} > {want['max_error']}")
+    return lines, problems
+
+
+def check_receiver() -> tuple[list[str], list[str]]:
+    """(report lines, problems): the DICOM receiver starts on loopback and answers C-ECHO."""
     import tempfile
 
-    t = time.perf_counter()
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
 
-    from .ui.main_window import MainWindow
+    from .core.receiver import DicomReceiver
 
-    app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as d:
-        settings = QSettings(os.path.join(d, "selftest.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings, analyzer_factory=lambda: None, data_dir=d)
-        window.show()
-        app.processEvents()
-        ms = (time.perf_counter() - t) * 1000
-        window.close()
-    return ms
+        receiver = DicomReceiver(d, port=0, bind="127.0.0.1")
+        receiver.start()
+        try:
+            ae = AE(ae_title="SELFTEST")
+            ae.acse_timeout = ae.network_timeout = 5
+            ae.add_requested_context(Verification)
+            assoc = ae.associate("127.0.0.1", receiver.port, ae_title=receiver.ae_title)
+            status = assoc.send_c_echo().Status if assoc.is_established else None
+            if assoc.is_established:
+                assoc.release()
+        finally:
+            receiver.stop()
+    if status != 0:
+        return [], [f"DICOM receiver did not answer C-ECHO (status {status})"]
+    return ["ok  DICOM receiver answers C-ECHO on loopback"], []
 
 
 def run(backend: str = "auto") -> int:
     try:
+        from .ui.launch import window_startup_ms
+
         ms = window_startup_ms()
         print(f"window shown in {ms:.0f} ms")
         lines, problems = check_samples(backend)
+        dicom_lines, dicom_problems = check_dicom_syntaxes()
+        echo_lines, echo_problems = check_receiver()
+        lines, problems = lines + dicom_lines + echo_lines, problems + dicom_problems + echo_problems
     except Exception as exc:  # the self-test reports every failure as its reason
         print(f"self-test FAILED: {type(exc).__name__}: {exc}")
         return 1

@@ -10,10 +10,16 @@ from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import (
+    HTJ2K,
+    DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
+    HTJ2KLossless,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
+    JPEGLosslessSV1,
     JPEGLSLossless,
+    JPEGLSNearLossless,
+    MPEG4HP41,
     OphthalmicPhotography8BitImageStorage,
     OphthalmicPhotography16BitImageStorage,
     RLELossless,
@@ -73,7 +79,7 @@ def write_mono16(path: Path, gray16: np.ndarray) -> Path:
 def write_rle(path: Path, rgb: np.ndarray) -> Path:
     ds = base_dataset("op8")
     ds.set_pixel_data(rgb, "RGB", 8)
-    ds.compress(RLELossless)
+    ds.compress(RLELossless, encoding_plugin="pydicom")  # GDCM's RLE encoder aborts on odd sizes
     ds.NumberOfFrames = 1
     return _finish(ds, path)
 
@@ -99,12 +105,12 @@ def write_encapsulated(path: Path, rgb: np.ndarray, kind: str) -> Path:
 
 
 def write_unsupported(path: Path, rgb: np.ndarray) -> Path:
-    """Claims JPEG-LS (the bytes are JPEG: only the transfer syntax matters for the check)."""
+    """Claims MPEG-4 video (the bytes are JPEG: only the transfer syntax matters for the check)."""
     ds = base_dataset("op8")
     ds.set_pixel_data(rgb, "RGB", 8)
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG")
-    ds.file_meta.TransferSyntaxUID = JPEGLSLossless
+    ds.file_meta.TransferSyntaxUID = MPEG4HP41
     ds.PixelData = encapsulate([buf.getvalue()])
     ds["PixelData"].VR = "OB"
     return _finish(ds, path)
@@ -113,4 +119,57 @@ def write_unsupported(path: Path, rgb: np.ndarray) -> Path:
 def write_no_pixels(path: Path) -> Path:
     ds = base_dataset("op8")
     ds.SOPInstanceUID = generate_uid()
+    return _finish(ds, path)
+
+
+# The syntaxes clinics send beyond the ones Pillow writes: each encoded by a
+# permissive library (pyjpegls through pydicom; imagecodecs for JPEG Lossless
+# SV1 and HTJ2K, whose encoders pydicom lacks), decoded by the app's plug-ins.
+SYNTAXES = {
+    "jpegls": (JPEGLSLossless, 0),
+    "jpegls_near": (JPEGLSNearLossless, 2),  # the encoder's stated bound, NEAR=2
+    "jpeg_lossless_sv1": (JPEGLosslessSV1, 0),
+    "htj2k_lossless": (HTJ2KLossless, 0),
+    "htj2k": (HTJ2K, 8),  # irreversible wavelet, default quality (measured max 4 on this photo)
+    "deflated": (DeflatedExplicitVRLittleEndian, 0),
+}
+
+
+def write_syntax(path: Path, pixels: np.ndarray, syntax: str, sop: str = "op8") -> Path:
+    """`pixels`: (H, W, 3) uint8 RGB, or (H, W) uint16 red-free (OP 16 bit)."""
+    import imagecodecs
+
+    ts = SYNTAXES[syntax][0]
+    ds = base_dataset("op16" if pixels.dtype == np.uint16 else sop)
+    colour = pixels.ndim == 3
+    ds.set_pixel_data(pixels, "RGB" if colour else "MONOCHROME2", 8 if colour else 16)
+    ds.NumberOfFrames = 1
+    if syntax == "deflated":
+        ds.file_meta.TransferSyntaxUID = ts
+    elif syntax.startswith("jpegls"):
+        ds.compress(ts, jls_error=SYNTAXES[syntax][1])
+    else:
+        if syntax == "jpeg_lossless_sv1":
+            data = imagecodecs.jpeg8_encode(pixels, lossless=True, predictor=1, bitspersample=8 if colour else 16,
+                                            **({"colorspace": "RGB", "outcolorspace": "RGB"} if colour else {}))
+        else:
+            data = imagecodecs.htj2k_encode(pixels, reversible=syntax == "htj2k_lossless")
+            if colour:
+                ds.PhotometricInterpretation = "YBR_RCT" if syntax == "htj2k_lossless" else "YBR_ICT"
+        ds.file_meta.TransferSyntaxUID = ts
+        ds.PixelData = encapsulate([data])
+        ds["PixelData"].VR = "OB"
+        if SYNTAXES[syntax][1]:
+            ds.LossyImageCompression = "01"
+    return _finish(ds, path)
+
+
+def write_other_modality(path: Path, gray: np.ndarray, sop_class: str, modality: str, **extra) -> Path:
+    """A 16-bit grayscale object of another kind (CT, MR, ultrasound, ...), as their scanners write it."""
+    ds = base_dataset("op8")
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.Modality = modality
+    for k, v in extra.items():
+        setattr(ds, k, v)
+    ds.set_pixel_data(gray.astype(np.uint16), "MONOCHROME2", 16)
     return _finish(ds, path)

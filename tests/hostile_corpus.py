@@ -55,8 +55,8 @@ def _dicoms(folder: Path) -> list[tuple[str, str]]:
     out = []
     df.write_no_pixels(folder / "dicom_no_pixels.dcm")
     out.append(("dicom_no_pixels.dcm", "error"))
-    df.write_unsupported(folder / "dicom_jpegls.dcm", rgb)
-    out.append(("dicom_jpegls.dcm", "error"))
+    df.write_unsupported(folder / "dicom_video.dcm", rgb)
+    out.append(("dicom_video.dcm", "error"))
     good = df.write_raw(folder / "dicom_ok.dcm", rgb)
     out.append(("dicom_ok.dcm", "ok"))
     raw = good.read_bytes()

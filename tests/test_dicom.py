@@ -9,11 +9,14 @@ from riqa_desktop.core import errors
 from riqa_desktop.core.loading import read_file, read_image
 
 from .dicom_fixtures import (
+    SYNTAXES,
     write_encapsulated,
     write_mono16,
     write_no_pixels,
+    write_other_modality,
     write_raw,
     write_rle,
+    write_syntax,
     write_unsupported,
 )
 
@@ -77,8 +80,8 @@ def test_no_pixel_data_reason(tmp_path):
 
 
 def test_unsupported_compression_named(tmp_path, small_retina):
-    with pytest.raises(errors.UnsupportedCompressionError, match="unsupported compression: JPEG-LS"):
-        read_image(write_unsupported(tmp_path / "ls.dcm", small_retina))
+    with pytest.raises(errors.UnsupportedCompressionError, match="unsupported compression: MPEG-4 video"):
+        read_image(write_unsupported(tmp_path / "video.dcm", small_retina))
 
 
 def test_truncated_dicom_is_incomplete_or_corrupt(tmp_path, small_retina):
@@ -119,3 +122,97 @@ def test_corrupt_transfer_syntax_gives_a_one_line_reason(tmp_path, small_retina)
     with pytest.raises(errors.UnsupportedCompressionError) as info:
         read_image(bad)
     assert str(info.value) == "unsupported compression: unrecognised transfer syntax"
+
+
+@pytest.mark.parametrize("syntax", sorted(SYNTAXES))
+def test_clinic_syntaxes_decode_within_the_codec_error(tmp_path, small_retina, syntax):
+    """JPEG-LS (both), JPEG Lossless SV1, HTJ2K (both) and Deflated: the photo comes back within its codec's error."""
+    img = read_image(write_syntax(tmp_path / f"{syntax}.dcm", small_retina, syntax))
+    err = np.abs(img.rgb.astype(int) - small_retina.astype(int))
+    assert err.max() <= SYNTAXES[syntax][1], (syntax, err.max())
+    assert err.mean() <= 1.5  # lossy ones: small on average too, not only bounded
+    assert img.metadata.patient_id == "TEST-0042" and img.metadata.laterality == "R"
+
+
+@pytest.mark.parametrize("syntax", ["jpegls", "jpeg_lossless_sv1", "htj2k_lossless"])
+def test_red_free_16_bit_photos_in_lossless_syntaxes(tmp_path, retina_rgb, syntax):
+    import cv2
+
+    green16 = cv2.resize(retina_rgb[..., 1], (320, 320), interpolation=cv2.INTER_AREA).astype(np.uint16) * 257
+    img = read_image(write_syntax(tmp_path / "rf.dcm", green16, syntax))
+    assert np.array_equal(img.rgb[..., 0], (green16 >> 8).astype(np.uint8))
+
+
+@pytest.mark.parametrize("syntax", ["htj2k_lossless", "htj2k"])
+def test_htj2k_decodes_at_reduced_resolution(tmp_path, retina_rgb, syntax):
+    full = read_image(write_syntax(tmp_path / "h.dcm", retina_rgb, syntax))
+    small = read_image(tmp_path / "h.dcm", min_side=300)
+    assert small.original_size == (1411, 1411) and 300 <= small.rgb.shape[0] <= 706
+    import cv2
+
+    ref = cv2.resize(full.rgb, small.rgb.shape[1::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(ref.astype(int) - small.rgb.astype(int)).mean() < 4.0
+
+
+CT = "1.2.840.10008.5.1.4.1.1.2"
+US = "1.2.840.10008.5.1.4.1.1.6.1"
+VL_PHOTO = "1.2.840.10008.5.1.4.1.1.77.1.4"
+SC = "1.2.840.10008.5.1.4.1.1.7"
+
+
+@pytest.mark.parametrize("sop, modality, extra, reason", [
+    (CT, "CT", {}, "not a fundus photo: a CT image"),
+    (US, "US", {}, "not a fundus photo: an ultrasound image"),
+    ("1.2.840.10008.5.1.4.1.1.4", "", {}, "not a fundus photo: an MR Image"),
+    (SC, "CT", {}, "not a fundus photo: a CT image"),
+    (VL_PHOTO, "XC", {"BodyPartExamined": "HAND"}, "not a fundus photo: a photo of the hand"),
+    ("1.2.840.10008.5.1.4.1.1.77.1.2", "GM", {}, "not a fundus photo: a microscopy image"),
+])
+def test_modality_gate_names_what_the_header_says(tmp_path, sop, modality, extra, reason):
+    gray = np.full((64, 64), 1000, np.uint16)
+    with pytest.raises(errors.NotAFundusPhotoError) as info:
+        read_image(write_other_modality(tmp_path / "x.dcm", gray, sop, modality, **extra))
+    assert str(info.value) == reason
+
+
+@pytest.mark.parametrize("sop, modality, extra", [
+    (VL_PHOTO, "XC", {}),  # a VL photo that names no body part: the pixels decide
+    (VL_PHOTO, "XC", {"BodyPartExamined": "EYE"}),
+    ("1.2.840.10008.5.1.4.1.1.77.1.2", "XC", {"StudyDescription": "Retina slide"}),
+    (SC, "OT", {}),
+    ("1.2.3.4.5.6.7", "", {}),  # a private class and no modality: unknown, not refused
+])
+def test_modality_gate_lets_eyes_and_unknowns_through(tmp_path, retina_rgb, sop, modality, extra):
+    green16 = retina_rgb[::8, ::8, 1].astype(np.uint16) * 257
+    img = read_image(write_other_modality(tmp_path / "x.dcm", green16, sop, modality, **extra))
+    assert img.rgb.shape[:2] == green16.shape
+
+
+def test_decoder_chatter_on_a_damaged_jpeg_lossless_photo_stays_off_the_terminal(tmp_path, small_retina, capfd):
+    """GDCM's libjpeg prints "Corrupt JPEG data" straight to stderr; the user sees only the result."""
+    data = bytearray(write_syntax(tmp_path / "a.dcm", small_retina, "jpeg_lossless_sv1").read_bytes())
+    data[-10010:-10000] = bytes(10)  # inside the entropy-coded data: libjpeg warns, still decodes
+    bad = tmp_path / "b.dcm"
+    bad.write_bytes(bytes(data))
+    try:
+        read_image(bad)
+    except errors.InputError as exc:
+        assert "\n" not in str(exc)
+    assert capfd.readouterr().err == ""
+
+
+def test_modality_gate_reads_the_anatomic_region_code():
+    from pydicom.dataset import Dataset
+
+    from riqa_desktop.core.modality import refusal
+
+    def ds(sop, code, meaning):
+        d, item = Dataset(), Dataset()
+        d.SOPClassUID, d.Modality = sop, "XC"
+        item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = code, "SCT", meaning
+        d.AnatomicRegionSequence = [item]
+        return d
+
+    assert refusal(ds("1.2.840.10008.5.1.4.1.1.77.1.2", "5665001", "Retinal structure")) is None
+    assert refusal(ds(VL_PHOTO, "81745001", "Eye structure")) is None
+    assert refusal(ds(VL_PHOTO, "39937001", "Skin structure")) == "not a fundus photo: a photo of the skin structure"

@@ -38,19 +38,21 @@ def test_top_on_trunk_features_is_the_whole_network(square):
     model = new_model(CFG).eval()
     x = np.stack([square, square[:, ::-1]])
     whole = bank.predict(model, x)
-    split = bank.top_predict(model, bank.trunk(model, x))
-    for k in whole:
-        assert np.allclose(whole[k], split[k], atol=0.05), k  # float16 cache
+    feats = bank.trunk(model, x)
+    for start, f in ((bank.BANK_BLOCKS, feats), (6, bank.advance(model, feats, 6))):
+        split = bank.top_predict(model, f, start)
+        for k in whole:
+            assert np.allclose(whole[k], split[k], atol=0.05), (start, k)  # float16 cache
 
 
 def test_frozen_trunk_is_imagenet_and_stays_put():
     model = new_model(CFG)
-    bank.freeze_trunk(model)
-    frozen = list(bank.trunk_parameters(model))
+    bank.freeze_trunk(model, 6)
+    frozen = list(bank.trunk_parameters(model, 6))
     assert frozen and not any(p.requires_grad for p in frozen)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    assert sum(p.numel() for p in trainable) > 1_000_000  # stages 6-7, head conv, heads
-    bank.set_train_top(model)
+    assert sum(p.numel() for p in trainable) > 1_000_000  # last stage, head conv, heads
+    bank.set_train_top(model, 6)
     assert not model.backbone.blocks[0].training and model.backbone.blocks[-1].training
 
 

@@ -61,3 +61,34 @@ def test_shipped_quality_model_exports_with_its_text_filter(shared_data, tmp_pat
     parity = info["parity_with_torch"]
     assert parity["grade_agreement"] == 1.0
     assert max(v for k, v in parity.items() if k.startswith("max_abs_logit")) < 1e-3
+
+
+def test_auto_picks_onnx_on_the_cpu_and_torch_without_exports(exported, tmp_path):
+    assert Analyzer(models_dir=exported, device="cpu").backend.name == "onnx"
+    bare = tmp_path / "bare"
+    shutil.copytree(exported, bare, ignore=shutil.ignore_patterns("*.onnx"))
+    assert Analyzer(models_dir=bare, device="cpu").backend.name == "torch"
+
+
+def test_gradcam_loads_torch_on_request_under_onnx():
+    """Explanations always come from torch (shipped models), even when ONNX Runtime gives the verdicts."""
+    from riqa_desktop.resources import samples_dir
+
+    photo = samples_dir() / "hrf_07_dr_defocus.jpg"
+    o = Analyzer(device="cpu")
+    t = Analyzer(backend="torch", device="cpu")
+    assert o.backend.name == "onnx" and o._explainer is None
+    for head in ("grade", "clarity"):
+        g = o.explain(photo, head).grid
+        assert g.max() > 0.5 and abs(g - t.explain(photo, head).grid).max() < 1e-5
+
+
+def test_default_cpu_verdict_never_imports_torch(retina_jpeg):
+    """The CPU default is ONNX Runtime, so `riqa assess` does not pay torch's import (seconds of cold start)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from riqa_desktop.core.analyzer import Analyzer; an = Analyzer(device='cpu'); "
+            f"(a,) = an.assess_path({str(retina_jpeg)!r}); print(a.ok, an.backend.name, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "onnx", "False"]

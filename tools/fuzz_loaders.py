@@ -37,11 +37,15 @@ def seeds(tmp: Path) -> dict[str, bytes]:
         buf = io.BytesIO()
         Image.fromarray(rgb).save(buf, format=fmt)
         out[fmt] = buf.getvalue()
-    from tests.dicom_fixtures import write_encapsulated, write_raw, write_rle
+    from tests.dicom_fixtures import write_encapsulated, write_raw, write_rle, write_syntax
 
     out["DICOM"] = write_raw(tmp / "a.dcm", rgb).read_bytes()
     out["DICOM-RLE"] = write_rle(tmp / "b.dcm", rgb).read_bytes()
     out["DICOM-JPEG"] = write_encapsulated(tmp / "c.dcm", rgb, "jpeg").read_bytes()
+    for syntax in ("jpegls", "jpeg_lossless_sv1", "htj2k", "deflated"):
+        out[f"DICOM-{syntax}"] = write_syntax(tmp / f"{syntax}.dcm", rgb, syntax).read_bytes()
+    out["DICOM-jpeg_lossless_sv1-16"] = write_syntax(tmp / "sv16.dcm", rgb[..., 1].astype(np.uint16) * 257,
+                                                     "jpeg_lossless_sv1").read_bytes()
     return out
 
 

@@ -151,3 +151,21 @@ def device_description(device) -> str:
     if getattr(device, "type", str(device)) == "cuda":
         return f"CUDA {torch.cuda.get_device_name(0)}"
     return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def average_buffers(model, world: int) -> None:
+    """Average BatchNorm running statistics over the ranks (under torchrun; a no-op on one process).
+
+    DDP keeps parameters identical but each rank's last forward updates its running stats from its own
+    batches, so without this the ranks (and the checkpoint rank 0 saves) hold one rank's statistics.
+    Every rank must call it, at the same point (end of an epoch).
+    """
+    if world <= 1:
+        return
+    import torch
+    import torch.distributed as dist
+
+    for buf in model.buffers():
+        if torch.is_floating_point(buf):
+            dist.all_reduce(buf, op=dist.ReduceOp.SUM)
+            buf.div_(world)

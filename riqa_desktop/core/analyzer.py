@@ -1,7 +1,8 @@
 """The analysis pipeline: file -> Assessment, shared by the CLI, the GUI and benchmarks.
 
-Models are loaded once (hash-verified) and run by a backend: torch under
-`inference_mode` (CPU or CUDA), or ONNX Runtime for the lean, torch-free build.
+Models are loaded once (hash-verified) and run by a backend: ONNX Runtime on
+the CPU when the exports are there (the default: twice torch's CPU speed and a
+sub-second cold start), torch under `inference_mode` on CUDA or without exports.
 One FOV detection and one crop feed both models. Bad input never raises out
 of `assess_path`: it becomes an Assessment with `ok=False` and a one-line reason.
 """
@@ -9,6 +10,7 @@ of `assess_path`: it becomes an Assessment with `ok=False` and a one-line reason
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,18 +36,49 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def make_backend(models_dir=None, device: str = "auto", backend: str = "auto", models: dict | None = None,
-                 threads: int | None = None):
-    """torch (CPU/CUDA) when installed, else ONNX Runtime (the lean build); `models` = in-memory torch models."""
-    from ..models.torch_backend import TorchBackend
+def onnx_ready(models_dir=None) -> bool:
+    """ONNX Runtime is installed and both runtime models have their exports."""
+    import importlib.util
 
-    if threads and torch_available():
+    from ..resources import models_dir as default_models_dir
+
+    d = Path(models_dir) if models_dir else default_models_dir()
+    return importlib.util.find_spec("onnxruntime") is not None and all(
+        (d / f"{name}.onnx").is_file() for name in (QUALITY_MODEL, MAP_MODEL))
+
+
+def cuda_driver_present() -> bool:
+    """Is an NVIDIA driver installed? Asked without importing torch, which costs seconds of cold start."""
+    import ctypes
+
+    names = {"win32": ["nvcuda.dll"], "darwin": []}.get(sys.platform, ["libcuda.so.1", "libcuda.so"])
+    for name in names:
+        try:
+            ctypes.CDLL(name)
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def auto_backend(models_dir=None, device: str = "auto") -> str:
+    """The fastest engine for the device: ONNX Runtime on the CPU (about twice torch there), torch on CUDA."""
+    if device == "cuda" or not onnx_ready(models_dir):
+        return "torch" if torch_available() else "onnx"
+    if device == "auto" and torch_available() and cuda_driver_present():
         import torch
 
-        torch.set_num_threads(threads)
-    if models is not None:
-        return TorchBackend(models["quality"], models["map"], device)
-    if backend == "onnx" or (backend == "auto" and not torch_available()):
+        if torch.cuda.is_available():
+            return "torch"
+    return "onnx"
+
+
+def make_backend(models_dir=None, device: str = "auto", backend: str = "auto", models: dict | None = None,
+                 threads: int | None = None):
+    """`backend` torch, onnx or auto (`auto_backend`); `models` = in-memory torch models (tests)."""
+    if backend == "auto" and models is None:
+        backend = auto_backend(models_dir, device)
+    if backend == "onnx" and models is None:
         from ..models.onnx_backend import OnnxBackend
 
         if device == "cuda":
@@ -53,6 +86,14 @@ def make_backend(models_dir=None, device: str = "auto", backend: str = "auto", m
         return OnnxBackend.from_dir(models_dir, threads=threads)
     if backend not in ("auto", "torch"):
         raise errors.RiqaError(f"unknown backend '{backend}' (auto, torch or onnx)")
+    from ..models.torch_backend import TorchBackend
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    if models is not None:
+        return TorchBackend(models["quality"], models["map"], device)
     return TorchBackend.from_dir(models_dir, device)
 
 
@@ -82,7 +123,7 @@ class Analyzer:
     """Loads the quality model and the EFIQA adapter once; assesses photos.
 
     By default both come from the shipped `resources/models` (or `models_dir`),
-    run by torch when it is installed and by ONNX Runtime otherwise; `models`
+    run by the engine `auto_backend` picks (or `backend`); `models`
     maps "quality" and "map" to in-memory (torch module, card) pairs (tests).
     A missing model is a `ModelMissingError` naming it.
     """
@@ -100,6 +141,7 @@ class Analyzer:
         self.thumbnail_side = thumbnail_side
         self.models_dir = models_dir
         self._vessel_models = None
+        self._explainer = None  # torch models for Grad-CAM when ONNX Runtime assesses
 
     @property
     def device(self) -> str:
@@ -180,7 +222,7 @@ class Analyzer:
             self._advise(results)
         return results
 
-    # -- explanations, on request (never on the hot path; torch backend only) --------
+    # -- explanations, on request (never on the hot path; always torch) --------
     def explain(self, path: str | Path, head: str = "grade", frame: int = 0) -> QualityMap:
         """Grad-CAM of one head of the quality model, as a map over the photo."""
         from ..models.gradcam import gradcam
@@ -188,8 +230,9 @@ class Analyzer:
         prep = self._prepare_frame(path, frame, self.q_size)
         import torch
 
-        x = torch.from_numpy(normalize_batch([prep.squares[self.q_size]])).to(self.device)
-        return QualityMap(grid=gradcam(self._torch_model("quality"), x, head).astype(np.float32),
+        model = self._torch_model("quality")
+        x = torch.from_numpy(normalize_batch([prep.squares[self.q_size]])).to(next(model.parameters()).device)
+        return QualityMap(grid=gradcam(model, x, head).astype(np.float32),
                           geometry=prep.geometry)
 
     def missing_vessels(self, path: str | Path, frame: int = 0) -> QualityMap:
@@ -210,9 +253,18 @@ class Analyzer:
         return prepare(img.rgb, (size,), scale=img.scale, orig_size=img.original_size)
 
     def _torch_model(self, role: str):
-        if self.backend.name != "torch":
-            raise errors.RiqaError("explanations need the torch backend (not available in the lean build)")
-        return self.backend.quality if role == "quality" else self.backend.qmap
+        """The torch model behind a role; with ONNX Runtime assessing, torch is loaded now, once."""
+        if self.backend.name == "torch":
+            b = self.backend
+        else:
+            if self._explainer is None:
+                if not torch_available():
+                    raise errors.RiqaError("explanations need torch (not installed in the lean build)")
+                from ..models.torch_backend import TorchBackend
+
+                self._explainer = TorchBackend.from_dir(self.models_dir, "cpu")
+            b = self._explainer
+        return b.quality if role == "quality" else b.qmap
 
     # -- internals --------------------------------------------------------------
     def _run_models(self, preps: list[Prepared], targets: list[Assessment]) -> None:

@@ -1,45 +1,87 @@
 """DICOM photos: Ophthalmic Photography 8/16 bit, VL Photographic, Secondary Capture.
 
-Decoders are pydicom's own (uncompressed, RLE) and Pillow (JPEG Baseline,
-JPEG 2000); no GPL plug-ins. Anything else is reported by name.
+Decoders are pydicom's own (uncompressed, RLE, Deflated), Pillow (JPEG
+Baseline/Extended, JPEG 2000, HTJ2K), pyjpegls (JPEG-LS), python-gdcm (JPEG
+Lossless) and pylibjpeg-openjpeg (HTJ2K); no GPL plug-ins. Anything else is
+reported by name. The header is checked first (core/modality.py): a CT or an
+ultrasound is never decoded.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from typing import BinaryIO
 
 import numpy as np
 
 from . import errors
-from .loading import MAX_PIXELS, LoadedImage, PhotoMetadata
+from .applog import c_stderr_to_log
+from .modality import refusal
+from .photo import MAX_PIXELS, LoadedImage, PhotoMetadata, to_rgb8
 
-_SUPPORTED_TS = {
+SUPPORTED_TS = {
     "1.2.840.10008.1.2": "Implicit VR Little Endian",
     "1.2.840.10008.1.2.1": "Explicit VR Little Endian",
     "1.2.840.10008.1.2.2": "Explicit VR Big Endian",
     "1.2.840.10008.1.2.1.99": "Deflated Explicit VR Little Endian",
     "1.2.840.10008.1.2.5": "RLE Lossless",
     "1.2.840.10008.1.2.4.50": "JPEG Baseline",
-    "1.2.840.10008.1.2.4.90": "JPEG 2000 Lossless",
-    "1.2.840.10008.1.2.4.91": "JPEG 2000",
-}
-_SHORT_NAMES = {
-    "1.2.840.10008.1.2.4.80": "JPEG-LS",
-    "1.2.840.10008.1.2.4.81": "JPEG-LS (near-lossless)",
     "1.2.840.10008.1.2.4.51": "JPEG Extended 12-bit",
     "1.2.840.10008.1.2.4.57": "JPEG Lossless",
-    "1.2.840.10008.1.2.4.70": "JPEG Lossless",
-    "1.2.840.10008.1.2.4.201": "HTJ2K",
-    "1.2.840.10008.1.2.4.202": "HTJ2K",
+    "1.2.840.10008.1.2.4.70": "JPEG Lossless (SV1)",
+    "1.2.840.10008.1.2.4.80": "JPEG-LS",
+    "1.2.840.10008.1.2.4.81": "JPEG-LS (near-lossless)",
+    "1.2.840.10008.1.2.4.90": "JPEG 2000 Lossless",
+    "1.2.840.10008.1.2.4.91": "JPEG 2000",
+    "1.2.840.10008.1.2.4.201": "HTJ2K Lossless",
+    "1.2.840.10008.1.2.4.202": "HTJ2K Lossless (RPCL)",
     "1.2.840.10008.1.2.4.203": "HTJ2K",
 }
+_SHORT_NAMES = {
+    "1.2.840.10008.1.2.4.100": "MPEG-2 video",
+    "1.2.840.10008.1.2.4.102": "MPEG-4 video",
+    "1.2.840.10008.1.2.4.103": "MPEG-4 video",
+    "1.2.840.10008.1.2.4.107": "HEVC video",
+    "1.2.840.10008.1.2.4.108": "HEVC video",
+    "1.2.840.10008.1.2.4.110": "JPEG XL",
+    "1.2.840.10008.1.2.4.111": "JPEG XL",
+    "1.2.840.10008.1.2.4.112": "JPEG XL",
+}
+
+
+# python-gdcm lets some C++ exceptions end the whole process (seen in its RLE
+# codec on an odd image size), so it decodes only JPEG Lossless, for which no
+# other permissive decoder exists; pydicom, Pillow and pyjpegls do the rest.
+_GDCM_ONLY_FOR = {"1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"}
+_plugins_chosen = False
+_plugins_lock = threading.Lock()  # loader threads may open their first DICOM files together
+
+
+def _choose_plugins() -> None:
+    global _plugins_chosen
+    with _plugins_lock:
+        if _plugins_chosen:
+            return
+        from pydicom.pixels import get_decoder
+        from pydicom.uid import AllTransferSyntaxes
+
+        for uid in set(AllTransferSyntaxes) - _GDCM_ONLY_FOR:
+            try:
+                decoder = get_decoder(uid)
+            except NotImplementedError:
+                continue
+            if "gdcm" in decoder.available_plugins:
+                decoder.remove_plugin("gdcm")
+        _plugins_chosen = True
 
 
 def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImage]:
     """The frames of a DICOM file, given its bytes as a file object."""
     import pydicom
     from pydicom.errors import InvalidDicomError
+
+    _choose_plugins()
 
     try:
         ds = pydicom.dcmread(source, force=True)
@@ -57,7 +99,10 @@ def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImag
         if "DirectoryRecordSequence" in ds:
             raise errors.UnsupportedFormatError("a DICOMDIR index: open the folder instead")
         raise errors.DicomNoPixelsError()
-    if ts not in _SUPPORTED_TS:
+    reason = refusal(ds)
+    if reason:
+        raise errors.NotAFundusPhotoError(reason)
+    if ts not in SUPPORTED_TS:
         raise errors.UnsupportedCompressionError(f"unsupported compression: {_ts_name(ts)}")
     try:
         rows, cols = int(ds.Rows), int(ds.Columns)
@@ -75,12 +120,16 @@ def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImag
         if fast:
             return fast
     try:
-        arr = ds.pixel_array
+        if ts in _GDCM_ONLY_FOR:
+            with c_stderr_to_log():
+                arr = ds.pixel_array
+        else:
+            arr = ds.pixel_array
     except (ValueError, AttributeError, KeyError, IndexError, TypeError, EOFError, OSError) as exc:
         text = str(exc)
         if "plugin" in text.lower() or "decoder" in text.lower() or "missing required" in text.lower():
             raise errors.UnsupportedCompressionError(
-                f"unsupported compression: {_SUPPORTED_TS.get(ts, ts)} could not be decoded here"
+                f"unsupported compression: {SUPPORTED_TS.get(ts, ts)} could not be decoded here"
             ) from None
         raise errors.NotAnImageError("DICOM pixel data does not match its header") from None
     except Exception:
@@ -100,12 +149,13 @@ def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImag
     return out
 
 
-_REDUCIBLE = {"1.2.840.10008.1.2.4.50": "jpeg", "1.2.840.10008.1.2.4.90": "j2k", "1.2.840.10008.1.2.4.91": "j2k"}
+_REDUCIBLE = {"1.2.840.10008.1.2.4.50": "jpeg", "1.2.840.10008.1.2.4.90": "j2k", "1.2.840.10008.1.2.4.91": "j2k",
+              "1.2.840.10008.1.2.4.201": "j2k", "1.2.840.10008.1.2.4.202": "j2k", "1.2.840.10008.1.2.4.203": "j2k"}
 
 
 def _decode_reduced(ds, ts: str, n_frames: int, min_side: int, size: tuple[int, int],
                     meta: PhotoMetadata) -> list[LoadedImage] | None:
-    """Decode compressed frames at reduced resolution (JPEG 2000 levels, JPEG DCT scaling).
+    """Decode compressed frames at reduced resolution (JPEG 2000 / HTJ2K levels, JPEG DCT scaling).
 
     A 3504x2336 JPEG 2000 frame decodes several times faster at a quarter of the
     size, which is all the models need. Returns None (full decode) on any surprise.
@@ -114,8 +164,6 @@ def _decode_reduced(ds, ts: str, n_frames: int, min_side: int, size: tuple[int, 
 
     from PIL import Image
     from pydicom.encaps import generate_frames
-
-    from .loading import to_rgb8
 
     out = []
     try:

@@ -42,6 +42,12 @@ class UnsupportedCompressionError(InputError):
     reason = "unsupported compression"
 
 
+class NotAFundusPhotoError(InputError):
+    """The DICOM header says what the picture is, and it is not a fundus photo (never decoded)."""
+
+    reason = "not a fundus photo"
+
+
 class FileAccessError(InputError):
     reason = "file cannot be opened (permission denied or missing)"
 

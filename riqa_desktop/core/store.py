@@ -104,6 +104,12 @@ class ResultsStore:
             cur = self._db.execute("SELECT DISTINCT path FROM assessments WHERE batch = ?", (batch,))
             return {r[0] for r in cur.fetchall()}
 
+    def recorded(self, batch: str) -> set[tuple[str, int]]:
+        """(path, frame) pairs already recorded for a batch: a resumed cluster batch records each once."""
+        with self._lock:
+            cur = self._db.execute("SELECT DISTINCT path, frame FROM assessments WHERE batch = ?", (batch,))
+            return {(r[0], int(r[1])) for r in cur.fetchall()}
+
     def rows(self, since: str | None = None, limit: int = 1000) -> list[dict]:
         """Newest first; `since` is an ISO date/time (e.g. today's date for the clinic day)."""
         q = "SELECT * FROM assessments"

@@ -3,18 +3,20 @@
 Rows are only ever appended (beginInsertRows), in bunches, so sorting and
 filtering in the proxy stay cheap during a 500-photo batch. Cell texts and
 sort keys are computed once per row (painting asks for them thousands of
-times); thumbnails become pixmaps lazily, when a row is first painted.
+times). Thumbnails are decoded when a row is painted, from the `ThumbnailStore` on
+disk, into a bounded cache: memory stays flat however many photos the batch has.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QPixmap
 
 from ..core.assessment import ATTRIBUTES, Assessment
-from .look import COLOURS, WORDS, advice_line, icon, thumb_pixmap, verdict_key
+from .look import COLOURS, WORDS, advice_line, icon, thumb_pixmap, to_qimage, verdict_key
 
 COLUMNS = ["Photo", "File", "Verdict", "Confidence", *[a.capitalize() for a in ATTRIBUTES], "Score", "Advice",
            "Patient", "Eye"]
@@ -25,16 +27,18 @@ C_SCORE, C_ADVICE, C_PATIENT, C_EYE = C_ATTR0 + len(ATTRIBUTES), C_ATTR0 + len(A
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ASSESSMENT_ROLE = Qt.ItemDataRole.UserRole + 2
 THUMB = 56
+THUMB_CACHE = 600  # pixmaps kept (a few screens of rows); the rest are decoded again when scrolled to
 _VERDICT_ORDER = {"reject": 0, "not_fundus": 1, "error": 2, "usable": 3, "good": 4}  # worst first
 
 
 class BatchModel(QAbstractTableModel):
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, thumbs=None):
         super().__init__(parent)
         self._rows: list[Assessment] = []
         self._cells: list[list] = []
         self._keys: list[list] = []
-        self._thumbs: dict[int, QPixmap] = {}
+        self._store = thumbs  # ThumbnailStore of rows whose thumbnail went to disk
+        self._thumbs: OrderedDict[int, QPixmap] = OrderedDict()
 
     # -- editing --------------------------------------------------------------------
     def append(self, items: list[Assessment]) -> None:
@@ -102,8 +106,20 @@ class BatchModel(QAbstractTableModel):
 
     def _thumb(self, row: int) -> QPixmap:
         pm = self._thumbs.get(row)
-        if pm is None:
-            pm = self._thumbs[row] = thumb_pixmap(self._rows[row], THUMB)
+        if pm is not None:
+            self._thumbs.move_to_end(row)
+            return pm
+        a = self._rows[row]
+        rgb = None if (a.thumbnail is not None or self._store is None) else \
+            self._store.get(a.path, a.frame_index, reduce=2)  # 256 px stored, 128 decoded (DCT scaling)
+        if rgb is None:
+            pm = thumb_pixmap(a, THUMB)
+        else:
+            pm = QPixmap.fromImage(to_qimage(rgb)).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                                          Qt.TransformationMode.SmoothTransformation)
+        self._thumbs[row] = pm
+        if len(self._thumbs) > THUMB_CACHE:
+            self._thumbs.popitem(last=False)
         return pm
 
 

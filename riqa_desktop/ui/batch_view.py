@@ -21,9 +21,9 @@ class BatchView(QWidget):
     export_html = Signal()
     chosen = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, thumbs=None):
         super().__init__(parent)
-        self.model = BatchModel(self)
+        self.model = BatchModel(self, thumbs)
         self.proxy = BatchFilterProxy(self)
         self.proxy.setSourceModel(self.model)
 

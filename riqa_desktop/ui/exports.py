@@ -19,11 +19,20 @@ def export_csv(assessments: list[Assessment], path: str) -> str:
     return path
 
 
-def export_html(assessments: list[Assessment], path: str) -> str:
-    """The self-contained report: thumbnail and map overlay per photo, as data URIs."""
-    from ..core.report import write_html
+def export_html(assessments: list[Assessment], path: str, thumbs=None) -> str:
+    """The report: self-contained for a small batch, linking a thumbnails folder beside it past that.
 
-    write_html(assessments, Path(path))
+    `thumbs` is the session's ThumbnailStore, where batch rows keep their thumbnails.
+    """
+    from ..core.report import csv_row, write_html, write_report
+
+    if thumbs is None:
+        write_html(assessments, Path(path))
+        return path
+    for a in assessments:
+        if a.thumbnail is not None:  # a row whose thumbnail could not go to disk earlier
+            thumbs.put(a)
+    write_report([csv_row(a) for a in assessments], Path(path), thumbs)
     return path
 
 

@@ -7,7 +7,9 @@ threads. Problems become rows or status-bar text, never a cascade of dialogs.
 
 from __future__ import annotations
 
+import functools
 import os
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -17,12 +19,14 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QLabel, QMainWindow, QMessa
                                QVBoxLayout, QWidget)
 
 from ..core.assessment import Assessment
+from ..core.thumbstore import ThumbnailStore
 from . import exports
 from . import settings as prefs_io
 from .batch_view import BatchView
 from .look import STYLE, icon
 from .photo_view import PhotoView
 from .postprocess import PostProcessor
+from .receiver_bridge import ReceiverBridge
 from .settings_dialog import SettingsDialog
 from .verdict_panel import VerdictPanel
 from .workers import CAPTURE, AnalysisThread, TaskRunner, WatchBridge
@@ -43,7 +47,8 @@ def default_analyzer_factory(device: str) -> Callable[[], object]:
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings, analyzer_factory: Callable[[], object] | None = None,
-                 device: str | None = None, data_dir: str | None = None, watcher_options: dict | None = None):
+                 device: str | None = None, data_dir: str | None = None, watcher_options: dict | None = None,
+                 receiver_options: dict | None = None):
         super().__init__()
         self.settings = settings
         self.prefs = prefs_io.load(settings)
@@ -56,9 +61,13 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(STYLE)
         self.tasks = TaskRunner(self)
         self.post = PostProcessor(self.prefs.reject_min, self.prefs.good_min)
+        # Batch thumbnails live on disk for the session (a 20,000-photo review would hold GBs in memory).
+        self._thumb_dir = tempfile.TemporaryDirectory(prefix="riqa-thumbs-")
+        self.thumbs = ThumbnailStore(self._thumb_dir.name)
         self.analysis = AnalysisThread(analyzer_factory or default_analyzer_factory(self.prefs.device),
-                                       self.data_dir, self.post, self)
+                                       self.data_dir, self.post, self, thumbs=self.thumbs)
         self.watch = WatchBridge(self.tasks, self, data_dir=self.data_dir, **(watcher_options or {}))
+        self.receiver = ReceiverBridge(self, **(receiver_options or {}))
         self.batch_id: str | None = None
         self.device_in_use = ""
         self._shown: Assessment | None = None
@@ -98,7 +107,7 @@ class MainWindow(QMainWindow):
         self.capture_split.addWidget(self.verdict)
         self.capture_split.setStretchFactor(1, 1)
         self.capture_split.setSizes([360, 740, 400])
-        self.batch = BatchView()
+        self.batch = BatchView(thumbs=self.thumbs)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.capture_split, "Capture")
@@ -169,6 +178,8 @@ class MainWindow(QMainWindow):
         a.explained.connect(self._explained)
         self.photo.source_changed.connect(self._overlay_source_changed)
         self.watch.ready.connect(lambda p: self.analysis.assess([p]))
+        self.receiver.received.connect(lambda p: self.analysis.assess([p]))
+        self.receiver.status.connect(lambda text: self.statusBar().showMessage(text))
         self.watch.problem.connect(lambda p, why: self._on_result(Assessment.failed(p, why), CAPTURE))
         self.watch.status.connect(self._watch_status)
         self.watch.running.connect(lambda on: self.watch_action.setText("Stop watching" if on else "Start watching"))
@@ -186,6 +197,7 @@ class MainWindow(QMainWindow):
         self.photo.show_message("Loading the quality models…", "This takes a few seconds. Photos that arrive "
                                 "meanwhile are queued and assessed as soon as the models are ready.")
         self.analysis.start(AnalysisThread.Priority.LowPriority)
+        self._apply_receiver()
         self.tasks.submit(exports.read_today, self.data_dir, on_done=self._restore_day,
                           on_failed=lambda msg: self.statusBar().showMessage(f"Could not read today's results: {msg}"))
 
@@ -193,9 +205,11 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/split", self.capture_split.saveState())
         self.watch.stop_now()
+        self.receiver.stop_now()
         self.analysis.stop()
         self.analysis.wait(10000)
         self.tasks.wait(5000)
+        self._thumb_dir.cleanup()
         super().closeEvent(event)
 
     def _restore_geometry(self) -> None:
@@ -286,7 +300,7 @@ class MainWindow(QMainWindow):
         self._export(exports.export_csv, path)
 
     def export_html(self, path: str) -> None:
-        self._export(exports.export_html, path)
+        self._export(functools.partial(exports.export_html, thumbs=self.thumbs), path)
 
     def _export(self, fn: Callable, path: str) -> None:
         self.statusBar().showMessage(f"Exporting to {path}…")
@@ -445,8 +459,17 @@ class MainWindow(QMainWindow):
         prefs_io.save(self.settings, p)
         self.post.reject_min, self.post.good_min = p.reject_min, p.good_min
         self.photo.set_colormap(p.colormap)
+        self._apply_receiver()
         if restart:
             self.statusBar().showMessage("Device and data directory apply the next time the app starts.")
+
+    def _apply_receiver(self) -> None:
+        """The DICOM receiver as Settings say (off at port 0); it writes into <data folder>/incoming."""
+        from ..core.store import default_data_dir
+
+        incoming = Path(self.data_dir or default_data_dir()) / "incoming"
+        self.receiver.apply(self.prefs.receiver_port, self.prefs.receiver_ae_title, self.prefs.receiver_callers,
+                            incoming)
 
     def show_shortcuts(self) -> None:
         rows = []

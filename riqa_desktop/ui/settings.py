@@ -23,6 +23,9 @@ class Preferences:
     overlay_opacity: int = 70  # alpha ceiling of the map, percent
     watch_folder: str = ""
     data_dir: str = ""  # empty = the per-user default
+    receiver_port: int = 0  # the DICOM receiver's TCP port; 0 = off (the default)
+    receiver_ae_title: str = "RIQA"
+    receiver_callers: str = ""  # calling AE titles accepted, comma-separated; empty = any
 
 
 def load(qs: QSettings) -> Preferences:
@@ -37,6 +40,9 @@ def load(qs: QSettings) -> Preferences:
         overlay_opacity=int(_float(qs.value("overlay/opacity"), d.overlay_opacity)),
         watch_folder=str(qs.value("watch/folder", d.watch_folder) or ""),
         data_dir=str(qs.value("data/dir", d.data_dir) or ""),
+        receiver_port=min(65535, max(0, int(_float(qs.value("receiver/port"), d.receiver_port)))),
+        receiver_ae_title=str(qs.value("receiver/ae_title", d.receiver_ae_title) or d.receiver_ae_title)[:16],
+        receiver_callers=str(qs.value("receiver/callers", d.receiver_callers) or ""),
     )
 
 
@@ -48,6 +54,9 @@ def save(qs: QSettings, p: Preferences) -> None:
     qs.setValue("overlay/opacity", p.overlay_opacity)
     qs.setValue("watch/folder", p.watch_folder)
     qs.setValue("data/dir", p.data_dir)
+    qs.setValue("receiver/port", p.receiver_port)
+    qs.setValue("receiver/ae_title", p.receiver_ae_title)
+    qs.setValue("receiver/callers", p.receiver_callers)
     qs.sync()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from .settings import COLORMAPS, Preferences
 
@@ -48,6 +48,16 @@ class SettingsDialog(QDialog):
         self.colormap.setCurrentText(prefs.colormap)
         self.watch_folder = _PathField(prefs.watch_folder, "Choose the camera's export folder")
         self.data_dir = _PathField(prefs.data_dir, "Choose where results are kept", "Default (per user)")
+        self.receiver_port = QSpinBox()
+        self.receiver_port.setRange(0, 65535)
+        self.receiver_port.setSpecialValueText("Off")
+        self.receiver_port.setValue(prefs.receiver_port)
+        self.receiver_port.setToolTip("Receive photos a camera or PACS sends over DICOM (C-STORE) on this port; "
+                                      "11112 is usual. Off unless set.")
+        self.receiver_ae_title = QLineEdit(prefs.receiver_ae_title)
+        self.receiver_ae_title.setMaxLength(16)
+        self.receiver_callers = QLineEdit(prefs.receiver_callers)
+        self.receiver_callers.setPlaceholderText("Any (or: FUNDUSCAM, PACS1)")
 
         form = QFormLayout()
         form.addRow("Device", self.device)
@@ -57,6 +67,9 @@ class SettingsDialog(QDialog):
         form.addRow("Quality map colours", self.colormap)
         form.addRow("Watched folder", self.watch_folder)
         form.addRow("Data directory", self.data_dir)
+        form.addRow("DICOM receiver port", self.receiver_port)
+        form.addRow("Receiver AE title", self.receiver_ae_title)
+        form.addRow("Accept from AE titles", self.receiver_callers)
         note = QLabel("Device and data directory changes apply the next time the app starts.")
         note.setObjectName("muted")
         note.setWordWrap(True)
@@ -73,7 +86,10 @@ class SettingsDialog(QDialog):
         return Preferences(
             device=self.device.currentData(), reject_min=self.reject_min.value(), good_min=self.good_min.value(),
             colormap=self.colormap.currentText(), overlay_opacity=base.overlay_opacity,
-            watch_folder=self.watch_folder.text(), data_dir=self.data_dir.text())
+            watch_folder=self.watch_folder.text(), data_dir=self.data_dir.text(),
+            receiver_port=self.receiver_port.value(),
+            receiver_ae_title=self.receiver_ae_title.text().strip() or "RIQA",
+            receiver_callers=self.receiver_callers.text().strip())
 
 
 def _prob_box(value: float, lo: float, hi: float) -> QDoubleSpinBox:

@@ -60,9 +60,10 @@ class AnalysisThread(QThread):
     explained = Signal(object, str, object)
 
     def __init__(self, analyzer_factory: Callable[[], object], data_dir: str | Path | None,
-                 post: PostProcessor, parent: QObject | None = None):
+                 post: PostProcessor, parent: QObject | None = None, thumbs=None):
         super().__init__(parent)
         self._factory, self._data_dir, self.post = analyzer_factory, data_dir, post
+        self.thumbs = thumbs  # a ThumbnailStore: batch thumbnails go to disk, not into the table's memory
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._batches: dict[str, _Job] = {}
         self.analyzer = None
@@ -137,6 +138,8 @@ class AnalysisThread(QThread):
                 break
             for a in self._assess(p):
                 self.post(a)
+                if batch and self.thumbs is not None:
+                    self._to_disk(a)
                 if store is not None:
                     try:
                         store.add(a, batch=batch)
@@ -148,6 +151,14 @@ class AnalysisThread(QThread):
         if batch:
             self._batches.pop(batch, None)
             self.batch_done.emit(batch, job.cancel.is_set())
+
+    def _to_disk(self, a: Assessment) -> None:
+        try:
+            self.thumbs.put(a)
+        except OSError:  # a full disk: this row keeps its thumbnail in memory
+            log.warning("could not store the thumbnail of %s", a.path)
+            return
+        a.thumbnail = None
 
     def _explain(self, a: Assessment, kind: str) -> None:
         if self.analyzer is None:

@@ -23,7 +23,8 @@ from riqa_desktop.core.loading import read_image
 from riqa_desktop.core.preprocess import square_crop
 from riqa_desktop.models.efiqa import VESSEL_SIZE, segment_vessels, vessel_input
 from riqa_desktop.models.registry import build_model, save_model
-from training.common import MetricsCSV, data_root, ddp_setup, device_description, resume, save_checkpoint
+from training.common import (MetricsCSV, average_buffers, data_root, ddp_setup, device_description, resume,
+                             save_checkpoint)
 
 from ..metrics import auc
 from .common import repo_path, wrap_ddp
@@ -164,6 +165,7 @@ def run(cfg: dict, run_dir: Path) -> dict:
             opt.step()
             sched.step()
             losses.append(loss.item())
+        average_buffers(model, world)
         elapsed += time.time() - t0
         if rank == 0:
             m = evaluate_drive(model, test)

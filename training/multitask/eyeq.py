@@ -33,7 +33,7 @@ from riqa_desktop.models.multitask import DETAILS
 from .. import degradations as A
 from ..common import MetricsCSV, data_root, device_description, resume, save_checkpoint, start_run
 from ..splits import clean_sources, drimdb, eyeq_thumbs
-from .bank import freeze_trunk, set_train_top, top, top_predict, trunk
+from .bank import BANK_BLOCKS, advance, freeze_trunk, set_train_top, top, top_predict, trunk
 from .data import non_fundus_squares, split_non_fundus
 from .net import new_model
 from .views import BIG, app_squares, geometry, scale_and_compression
@@ -61,7 +61,8 @@ class Bank:
 
     FIELDS = ("feats", "grade", "grade_w", "nf", "det", "eye", "group", "split", "src")
 
-    def __init__(self, **arrays):
+    def __init__(self, start: int = BANK_BLOCKS, **arrays):
+        self.start = start  # stages the features have been through
         for k in self.FIELDS:
             setattr(self, k, arrays[k])
 
@@ -142,6 +143,21 @@ def build_bank(cfg: dict, run_dir) -> Bank:
     return bank
 
 
+def advanced(bank: Bank, cfg: dict, bank_dir) -> Bank:
+    """The bank moved on through every frozen stage (`frozen_blocks`), cached beside it."""
+    frozen = int(cfg.get("frozen_blocks", BANK_BLOCKS))
+    if frozen == bank.start:
+        return bank
+    path = Path(bank_dir) / f"feats_after_{frozen}_stages.npy"
+    if path.exists():
+        feats = np.load(path)
+    else:
+        feats = advance(new_model(cfg), bank.feats, frozen)
+        np.save(path.with_suffix(".tmp.npy"), feats)
+        path.with_suffix(".tmp.npy").replace(path)
+    return Bank(start=frozen, **{**{k: getattr(bank, k) for k in Bank.FIELDS}, "feats": feats})
+
+
 def _synthetic(squares: np.ndarray, rng, versions: int, sharp: bool = False):
     """Generator-A defects (p_clean 0.2), each view also re-scaled / recompressed like the real photos."""
     xs, det, grade = [], [], []
@@ -164,7 +180,7 @@ def _bce(logit, target, mask):
 def fit_top(cfg: dict, st: dict, run: Path, bank: Bank, targets: dict, weights: dict, mix: dict) -> tuple:
     """Train the top on bank views drawn by `mix` (group -> share); losses weighted by `weights`."""
     model = new_model(cfg)
-    freeze_trunk(model)
+    freeze_trunk(model, bank.start)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=st["lr"], weight_decay=st.get("weight_decay", 1e-4))
     total = st["epochs"] * st["steps_per_epoch"]
@@ -182,12 +198,12 @@ def fit_top(cfg: dict, st: dict, run: Path, bank: Bank, targets: dict, weights: 
     bs = cfg["batch_size"]
     for epoch in range(start, st["epochs"]):
         rng = np.random.default_rng([int(cfg["seed"]), epoch])
-        set_train_top(model)
+        set_train_top(model, bank.start)
         losses = []
         for _ in tqdm(range(st["steps_per_epoch"]), desc=f"{run.name} epoch {epoch}", mininterval=20):
             grp = rng.choice(len(names), size=bs, p=probs)
             idx = np.array([pools[names[g]][rng.integers(len(pools[names[g]]))] for g in grp])
-            out = top(model, torch.from_numpy(bank.feats[idx]))
+            out = top(model, torch.from_numpy(bank.feats[idx]), bank.start)
             t = {k: torch.from_numpy(v[idx]) for k, v in targets.items()}
             parts = {}
             if weights.get("grade"):
@@ -207,17 +223,17 @@ def fit_top(cfg: dict, st: dict, run: Path, bank: Bank, targets: dict, weights: 
             opt.step()
             sched.step()
             losses.append({k: float(v.detach()) for k, v in parts.items()})
-        row = {"epoch": epoch, "lr": sched.get_last_lr()[0]}
+        row = {"epoch": epoch, "lr": sched.get_last_lr()[0], "trained_on": device_description(torch.device("cpu"))}
         row.update({f"loss_{k}": float(np.mean([p[k] for p in losses])) for k in losses[0]})
         if weights.get("grade"):
-            pred = top_predict(model, bank.feats[tune])["grade"].argmax(1)
+            pred = top_predict(model, bank.feats[tune], bank.start)["grade"].argmax(1)
             y = bank.grade[tune]
             row["tune_accuracy"] = float(np.mean(pred == y))
             row["tune_macro_f1"] = macro_f1(y, pred)
         log.log(row)
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
         save_checkpoint(ckpt_path, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch, row=row)
-    return model, {**row, "trained_on": device_description(torch.device("cpu"))}
+    return model, row  # "trained_on" as recorded while training, also when resumed
 
 
 def macro_f1(y, pred) -> float:
@@ -237,7 +253,7 @@ def student_targets(bank: Bank, teacher) -> dict:
     det = bank.det.copy()
     real = np.flatnonzero(np.isin(bank.group, ("eyeq", "drimdb")) & (bank.nf == 0))
     if teacher is not None:
-        out = top_predict(teacher, bank.feats[real])
+        out = top_predict(teacher, bank.feats[real], bank.start)
         det[real] = np.stack([probabilities(out[a]) for a in DETAILS], 1)
     return {"grade": bank.grade, "grade_w": bank.grade_w, "nf": bank.nf, "det": det, "eye": bank.eye}
 

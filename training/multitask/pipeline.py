@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..common import data_root
-from .eyeq import build_bank, run_student, run_teacher
+from .eyeq import advanced, build_bank, run_student, run_teacher
 from .release import eyeq_val_predictions, make_card, paired_bootstrap, ship
 from .tune import calibrate_on_tune
 
@@ -19,7 +19,7 @@ STAGES = ("bank", "teacher", "student", "single_task", "ship")
 def run_stage(cfg: dict, run_dir, stage: str):
     """One stage (the earlier ones it needs are reloaded from their checkpoints)."""
     run = Path(run_dir)
-    bank = build_bank(cfg, run / "bank")
+    bank = advanced(build_bank(cfg, run / "bank"), cfg, run / "bank")
     if stage == "bank":
         return None
     if stage == "single_task":

@@ -38,16 +38,16 @@ def _grade_offsets(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
 def calibrate_on_tune(model, bank: Bank, cfg: dict) -> dict:
     c = cfg["calibration"]
     tune = bank.where("eyeq", "tune")
-    out = top_predict(model, bank.feats[tune])
+    out = top_predict(model, bank.feats[tune], bank.start)
     y = bank.grade[tune]
     t0 = fit_temperature(out["grade"], y)
     offsets, f1 = _grade_offsets(out["grade"] / t0, y)
     with torch.no_grad():
         model.heads["grade"].bias += torch.as_tensor(offsets * t0, dtype=model.heads["grade"].bias.dtype)
-    out = top_predict(model, bank.feats[tune])
+    out = top_predict(model, bank.feats[tune], bank.start)
     temps = {"grade": fit_temperature(out["grade"], y), "not_fundus": 1.0}
     synth = bank.where("synthetic", "tune")
-    sout = top_predict(model, bank.feats[synth])
+    sout = top_predict(model, bank.feats[synth], bank.start)
     for j, a in enumerate(DETAILS):
         temps[a] = fit_temperature(sout[a], bank.det[synth, j])
     thresholds = {"not_fundus": c["not_fundus_threshold"], **{a: c["detail_threshold"] for a in DETAILS}}
