@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("assess", parents=[common], help="assess photos (JPEG, PNG, TIFF, BMP, DICOM)")
     a.add_argument("paths", nargs="+")
     a.add_argument("--json", action="store_true", help="one JSON object per line")
-    a.add_argument("--maps", metavar="DIR", help="write <stem>_quality.png maps (16-bit, photo size)")
+    a.add_argument("--maps", metavar="DIR",
+                   help="write <stem>_quality.png (16-bit map, photo size) and <stem>_overlay.png (photo, map, contour)")
 
     b = sub.add_parser("batch", parents=[common], help="assess every photo below a folder; write CSV and HTML")
     b.add_argument("folder")
@@ -124,9 +125,14 @@ def _emit(a: Assessment, as_json: bool) -> None:
 
 
 def write_map(a: Assessment, folder: Path) -> Path | None:
-    """16-bit grayscale PNG of the original photo's size: 0 fine, 65535 surely degraded."""
+    """16-bit grayscale PNG of the original photo's size (0 fine, 65535 surely degraded), and the
+    overlay a person reads: the photo with the smooth map and its contour at the decision level."""
     import cv2
     import numpy as np
+
+    from .core.errors import InputError
+    from .core.loading import read_file
+    from .core.overlay import blend, decision_level
 
     if a.quality_map is None:
         return None
@@ -135,6 +141,13 @@ def write_map(a: Assessment, folder: Path) -> Path | None:
     out = folder / f"{stem}_quality.png"
     full = a.quality_map.full_size()
     cv2.imwrite(str(out), np.round(full * 65535).astype(np.uint16))
+    try:
+        frames = read_file(a.path)
+        rgb = frames[min(a.metadata.frame_index, len(frames) - 1)].rgb
+    except InputError:
+        return out  # the 16-bit map is written; the photo went away meanwhile
+    shown = blend(rgb, a.quality_map.full_size((rgb.shape[1], rgb.shape[0])), level=decision_level())
+    cv2.imwrite(str(folder / f"{stem}_overlay.png"), cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
     return out
 
 

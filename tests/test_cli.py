@@ -109,3 +109,10 @@ def test_watch_reports_new_photos_and_compares_the_reshot(run, retina_rgb, tmp_p
     first, second = [json.loads(line) for line in out.strip().splitlines()]
     assert first["path"].endswith("shot1.jpg") and first["ok"] and first["comparison"] is None
     assert second["path"].endswith("shot2.jpg") and second["comparison"]  # "Better: ..." / "Worse: ..."
+
+
+def test_maps_come_with_a_readable_overlay(run, retina_jpeg, tmp_path):
+    code, _, _ = run("assess", str(retina_jpeg), "--maps", str(tmp_path / "maps"))
+    assert code == 0
+    over = cv2.imread(str(tmp_path / "maps" / "retina_overlay.png"))
+    assert over is not None and over.shape == (1411, 1411, 3)

@@ -94,8 +94,14 @@ def test_keyboard_overlay_and_navigation(window, qtbot, tmp_path, retina_jpeg):
     window.step(-1)
     assert window.worklist.currentItem() is newest
     assert window.photo.toggle.isChecked()
+    qtbot.waitUntil(lambda: window.photo.contour.image is not None, timeout=30000)
+    assert window.photo.contour.isVisible() == window.photo.contour_on
+    window.photo.toggle_contour()  # the outline alone goes; the map stays
+    assert not window.photo.contour.isVisible() and window.photo.map.isVisible()
+    window.photo.toggle_contour()
     window.photo.toggle_overlay()
     assert not window.photo.toggle.isChecked() and not window.photo.map.isVisible()
+    assert not window.photo.contour.isVisible()
     menus = [m.text() for m in window.menuBar().actions()]
     assert "&Help" in menus
 

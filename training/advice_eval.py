@@ -11,6 +11,7 @@ Three sources of model outputs, so the rules can be judged apart from the models
 
     python -m training.advice_eval [--mode measure oracle model] [--laterality] [--detail]
     python -m training.advice_eval --sheet runs/advice_sheet.png [--mode model]
+    python -m training.advice_eval --local --reasons   # issue 13's figures (training.advice_local_eval)
 """
 
 from __future__ import annotations
@@ -249,8 +250,19 @@ def main(argv=None) -> None:
     ap.add_argument("--detail", action="store_true", help="which rules fired, per degradation kind")
     ap.add_argument("--data-root")
     ap.add_argument("--sheet", metavar="PNG", help="render photos with their advice, e.g. runs/advice_sheet.png")
+    ap.add_argument("--local", action="store_true", help="local defects, generators A and B, report photos")
+    ap.add_argument("--reasons", action="store_true", help="specific reasons on EyeQ / DRIMDB validation verdicts")
+    ap.add_argument("--eyeq-stride", type=int, default=1, help="--reasons on every n-th EyeQ validation photo")
     args = ap.parse_args(argv)
     root = data_root({"data_root": args.data_root} if args.data_root else None)
+    if args.local or args.reasons:
+        from .advice_local_eval import local_report, reasons_report
+
+        if args.local:
+            local_report(root)
+        if args.reasons:
+            reasons_report(root, args.eyeq_stride)
+        return
     if args.sheet:
         print("sheet:", render_sheet(root, Path(args.sheet), args.mode[-1]))
         return

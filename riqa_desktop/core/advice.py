@@ -4,7 +4,12 @@ Two layers, so that each item is both justified and specific:
 - *what* is wrong comes from the quality model (grade, illumination / clarity /
   contrast) or, without a model verdict, from a clearly abnormal measurement;
 - *where* and *which kind* come from the per-sector measurements and the EFIQA
-  map (a shadow from the top is the lid, from one side a crescent...).
+  map (a shadow from the top is the lid, from one side a crescent...); a region
+  the map marks over its calibrated threshold (`core/mapregions`) is named even
+  when the model calls the photo good, with its cause read from the photo there
+  (dark: shadow or dust, white: a reflex, neither: blur).
+Every Usable or Reject verdict names at least one specific reason: when no rule
+fires, the model's weakest attribute where the map is worst.
 Rules are pure functions of the Assessment (same photo, same advice), each
 item names the outputs and values that triggered it, and conflicting causes
 are resolved before wording (one exposure verdict, one sharpness verdict).
@@ -21,8 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import mapregions as M
 from .assessment import AdviceItem, Assessment
-from .measure import region_masks
 
 MAX_ITEMS = 3
 SIDES = ("upper", "lower", "left", "right")
@@ -43,12 +48,17 @@ GLARE_BLUE, GLARE_BLUE_RATIO, GLARE_BLUE_STRONG = 0.35, 1.1, 0.5
 # Whole-field sharpness per unit brightness (x100) and contrast per unit brightness.
 BLUR_STRONG = 0.45
 HAZE_STRONG_CONTRAST = 0.05
-# EFIQA map: a region is degraded when its mean patch probability is above this
-# while the rest of the field stays below REST_OK.
-MAP_REGION_BAD, MAP_REST_OK = 0.4, 0.25
+# Marked regions with blur in this many places are blur all over, not in one region.
+BLUR_REGIONS_ALL = 3
 SEVERITY_BY_GRADE = {"reject": "critical", "usable": "warning", "good": "info"}
 PRIORITY = ("not_fundus", "too_dark", "over_exposed", "upper_shadow", "edge_shadow", "edge_ring",
-            "central_glare", "blur_all", "haze_all", "blur_region", "retake")
+            "central_glare", "glare_spot", "blur_all", "haze_all", "blur_region", "dark_spot",
+            "weak_light", "weak_focus", "weak_contrast", "retake")
+GENERIC = ("good", "usable", "retake")
+# Which whole-photo findings already explain a map region's cause.
+EXPLAINS = {"dark": {"too_dark", "upper_shadow", "edge_shadow", "edge_ring"},
+            "bright": {"central_glare", "over_exposed"}, "blur": {"blur_all", "haze_all"}}
+WEAK = {"illumination": "weak_light", "clarity": "weak_focus", "contrast": "weak_contrast"}
 
 
 @lru_cache(maxsize=4)
@@ -76,7 +86,8 @@ def make_item(code: str, severity: str, region: str, evidence: dict, eye: str | 
     word = region_word(region, eye, lang)
     return AdviceItem(code=code, severity=severity, title=t["title"].format(region=word),
                       action=t["action"].format(region=word), region=word,
-                      evidence={k: (round(v, 4) if isinstance(v, float) else v) for k, v in evidence.items()})
+                      evidence={"where": region,
+                                **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in evidence.items()}})
 
 
 # ---------------------------------------------------------------- inputs
@@ -105,11 +116,7 @@ class _View:
         self.edge = b("edge")
         self.rel_sharp = {r: 100 * b(r, "sharpness") / max(b(r), 1.0) for r in (*SIDES, "centre", "whole")}
         self.rel_contrast = b("whole", "contrast") / max(b("whole"), 1.0)
-        self.map = None
-        if a.quality_map is not None and a.quality_map.grid is not None:
-            grid = np.asarray(a.quality_map.grid, np.float32)
-            masks = region_masks(grid.shape[0])
-            self.map = {r: float(grid[mk].mean()) for r, mk in masks.items() if mk.any()}
+        self.map = M.evidence(a)
 
     def shadow_side(self) -> tuple[str, float]:
         """The darkest side and its brightness over the opposite side's."""
@@ -154,7 +161,7 @@ def _shadows(v: _View, too_dark: bool) -> list[tuple[str, str, dict]]:
         ev["attributes.illumination.p_bad"] = v.attr.get("illumination", 0.0)
     limit = SHADOW_STRONG if too_dark else SHADOW_WITH_MODEL
     if v.map is not None and not too_dark:
-        excess = v.map.get(side, 0.0) - float(np.mean([v.map.get(s, 0.0) for s in SIDES if s != side]))
+        excess = v.map.score[side] - float(np.mean([v.map.score[s] for s in SIDES if s != side]))
         if excess >= MAP_SIDE_EXCESS:
             limit = SHADOW_WITH_MAP
             ev[f"quality_map.{side}_over_others"] = excess
@@ -209,31 +216,44 @@ def _central_glare(v: _View, a: Assessment) -> list[tuple[str, str, dict]]:
     if share > need and ratio > GLARE_BLUE_RATIO:
         ev = {"thumbnail.centre_blue_share": share, "thumbnail.centre_over_midfield": ratio}
         if v.map is not None:
-            ev["quality_map.centre"] = v.map.get("centre", 0.0)
+            ev["quality_map.centre"] = v.map.score["centre"]
         return [("central_glare", "centre", ev)]
     return []
 
 
-def _blur_region(v: _View, shadow_sides: set[str]) -> tuple[str, str, dict] | None:
-    """One region of the map is degraded, the rest is fine, and it is not a shadow there."""
+def _map_regions(v: _View) -> list[tuple[str, str, dict]]:
+    """An item per region the map marks, its cause read from the photo there; one item per code."""
     if v.map is None:
-        return None
-    regions = (*SIDES, "centre")
-    worst = max(regions, key=lambda r: v.map.get(r, 0.0))
-    rest = float(np.mean([v.map.get(r, 0.0) for r in regions if r != worst]))
-    if v.map[worst] < MAP_REGION_BAD or rest >= MAP_REST_OK or worst in shadow_sides:
-        return None
-    if worst in SIDES and v.side[worst] / max(v.side[OPPOSITE[worst]], 1.0) < 0.75:
-        return None  # darker there: a shadow the shadow rule did not name, not blur
-    return "blur_region", worst, {f"quality_map.{worst}": v.map[worst], "quality_map.rest": rest}
+        return []
+    found, blur = {}, []
+    sides = [s for s in v.map.marked() if s in SIDES]
+    if len(sides) >= 3 and v.map.ring_round() and all(M.cause(v.map, s) == "dark" for s in sides):
+        found["edge_ring"] = ("edge_ring", "edge", {"quality_map.degraded_share": v.map.degraded_share})
+    for r in v.map.marked():
+        code, ev = _region_item(v, r)
+        if ev["cause"] == "blur":
+            blur.append(r)
+        if ev["cause"] == "dark" and "edge_ring" in found:
+            continue
+        found.setdefault(code, (code, r, ev))
+    if len(blur) >= BLUR_REGIONS_ALL:  # blurred in most places: the whole photo
+        found.pop("blur_region", None)
+        found["blur_all"] = ("blur_all", "whole", {"quality_map.blurred_regions": ",".join(blur)})
+    return list(found.values())
 
 
-def _sharpness(v: _View, shadow_sides: set[str]) -> list[tuple[str, str, dict]]:
-    """Blur in one region of the map, else haze (contrast lost) or blur everywhere."""
+def _region_item(v: _View, r: str) -> tuple[str, dict]:
+    """The code for a degraded region by its look: dark (lid, crescent, dust), white (reflex) or blur."""
+    c = M.cause(v.map, r)
+    code = {"bright": "glare_spot", "blur": "blur_region"}.get(c) or (
+        "upper_shadow" if r == "upper" else "edge_shadow" if M.at_rim(v.map, r) else "dark_spot")
+    return code, {f"quality_map.{r}": v.map.score[r], f"quality_map.{r}_threshold": v.map.cal["region"][r],
+                  "cause": c}
+
+
+def _sharpness(v: _View) -> list[tuple[str, str, dict]]:
+    """Haze (contrast lost) or blur everywhere."""
     clarity, contrast = v.bad.get("clarity", False), v.bad.get("contrast", False)
-    local = _blur_region(v, shadow_sides)
-    if local and not contrast:
-        return [local]
     ev = {"measurements.whole.sharpness_per_brightness": v.rel_sharp["whole"],
           "measurements.whole.contrast_per_brightness": v.rel_contrast}
     for k in ("clarity", "contrast"):
@@ -245,6 +265,49 @@ def _sharpness(v: _View, shadow_sides: set[str]) -> list[tuple[str, str, dict]]:
     if clarity or measure_blur:
         return [("blur_all", "whole", ev)]
     return []
+
+
+def _merge(found: list, regional: list) -> list:
+    """Add the map's items unless their region or kind is already named, keeping one per code.
+
+    A cause the measurements already named (a shadow, a reflex, blur all over) is not
+    repeated for other regions; on a photo blurred all over only reflexes are added;
+    a dark ring supersedes crescents.
+    """
+    codes = {c for c, _, _ in found}
+    named = {r for _, r, _ in found}
+    explained = {cause for cause, by in EXPLAINS.items() if codes & by}
+    if codes & EXPLAINS["blur"]:  # blurred all over, the map is high everywhere: it locates only reflexes
+        explained |= {"dark", "blur"}
+    out = list(found)
+    for code, region, ev in regional:
+        if code in codes or region in named and region != "whole" or ev.get("cause") in explained:
+            continue
+        if code == "blur_region" and codes & {"blur_all", "haze_all"}:
+            continue
+        if code == "blur_all" and "haze_all" in codes:
+            continue
+        if code == "edge_shadow" and "edge_ring" in codes or code == "edge_ring" and "edge_shadow" in codes:
+            continue
+        out.append((code, region, ev))
+        codes.add(code)
+        named.add(region)
+    if "blur_all" in codes:
+        out = [f for f in out if f[0] != "blur_region"]
+    return out
+
+
+def _weakest(v: _View) -> tuple[str, str, dict] | None:
+    """A specific reason for a Usable / Reject verdict no rule explained: the worst attribute, where the map is worst."""
+    if not v.attr:
+        return None
+    attr = max(sorted(v.attr), key=lambda k: v.attr[k])
+    ev = {f"attributes.{attr}.p_bad": v.attr[attr]}
+    region = "whole"
+    if v.map is not None:
+        region = v.map.worst()
+        ev[f"quality_map.{region}"] = v.map.score[region]
+    return WEAK[attr], region, ev
 
 
 def _verdict(v: _View, have_items: bool) -> tuple[str, str, dict] | None:
@@ -261,6 +324,10 @@ def _verdict(v: _View, have_items: bool) -> tuple[str, str, dict] | None:
     return None
 
 
+def _large_part(v: _View) -> bool:
+    return v.map is not None and v.map.degraded_share >= v.map.cal["large_share"]
+
+
 # ---------------------------------------------------------------- entry point
 
 def advise(a: Assessment, lang: str = "en") -> list[AdviceItem]:
@@ -274,17 +341,28 @@ def advise(a: Assessment, lang: str = "en") -> list[AdviceItem]:
         return [make_item("not_fundus", "critical", "whole", ev, lang=lang)]
     v = _View(a)
     found: list[tuple[str, str, dict]] = []
+    regional: list[tuple[str, str, dict]] = []
     if v.has_measure:
         glare = _central_glare(v, a)
-        exposure = _exposure(v, bool(glare))
+        regional = _map_regions(v)
+        exposure = _exposure(v, bool(glare) or any(c == "glare_spot" for c, _, _ in regional))
         if exposure:
             found.append(exposure)
         shadows = _shadows(v, bool(exposure) and exposure[0] == "too_dark")
         found += shadows + glare
-        sharp = _sharpness(v, {r for _, r, _ in shadows})
+        sharp = _sharpness(v)
         # Over- or under-exposure already explains lost contrast: do not also blame the eye's media.
         if not (exposure and sharp and sharp[0][0] == "haze_all"):
             found += sharp
+        found = _merge(found, regional)
+    if not found and (v.grade in ("usable", "reject") or _large_part(v)):
+        weak = _weakest(v) if v.grade in ("usable", "reject") else None
+        if weak is None and v.map is not None:  # a large part marked, no region over its threshold
+            r = v.map.worst()
+            code, ev = _region_item(v, r)
+            weak = (code, r, {**ev, "quality_map.degraded_share": v.map.degraded_share})
+        if weak:
+            found.append(weak)
     closing = _verdict(v, bool(found))
     if closing:
         found.append(closing)

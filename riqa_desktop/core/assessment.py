@@ -36,8 +36,10 @@ class QualityMap:
     geometry: Geometry
 
     def full_size(self, out_size: tuple[int, int] | None = None) -> np.ndarray:
-        """The map drawn over the original photo (or `out_size` = (w, h)), float32 in [0, 1]."""
-        return np.clip(self.geometry.to_original(self.grid, out_size), 0.0, 1.0)
+        """The map drawn smoothly over the original photo (or `out_size` = (w, h)), float32 in [0, 1]."""
+        from .overlay import smooth_grid
+
+        return np.clip(self.geometry.to_original(smooth_grid(self.grid), out_size), 0.0, 1.0)
 
 
 @dataclass

@@ -1,13 +1,45 @@
-"""Draw a quality map over a photo: colour-blind-safe (cividis), transparent where fine.
+"""Draw a quality map over a photo so it reads at a glance, the same way everywhere.
 
-Transparency rises with the value, so intact areas of the photo stay visible.
-Used by the HTML report and the CLI; the GUI builds the same ramp as a LUT.
+- smooth: the 16 x 16 grid is upsampled bicubically and softened by half a cell,
+  inside the field of view only, so no squares show and nothing bleeds outside;
+- colour-blind-safe (cividis) and never colour alone: transparency rises with
+  the value (fine areas stay untouched) and an optional contour, a light line on
+  a dark one, outlines where the map crosses the decision threshold;
+- used by the HTML report, `riqa assess --maps` and the GUI (which draws the
+  same values and contour with its own LUT).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+FINE = 8  # smooth-grid samples per grid cell
+
+
+def smooth_grid(grid: np.ndarray) -> np.ndarray:
+    """(G, G) patch grid -> (8G, 8G) smooth field in [0, 1], 0 outside the inscribed circle."""
+    g = np.nan_to_num(np.asarray(grid, np.float32), nan=0.0)
+    n = g.shape[0] * FINE
+    up = cv2.resize(g, (n, g.shape[1] * FINE), interpolation=cv2.INTER_CUBIC)
+    up = cv2.GaussianBlur(up, (0, 0), FINE / 2)
+    yy, xx = np.mgrid[:n, :n]
+    c = (n - 1) / 2
+    inside = np.clip((n / 2 - np.hypot(xx - c, yy - c)) / 2.0, 0.0, 1.0)  # a soft rim, two samples wide
+    return (np.clip(up, 0.0, 1.0) * inside).astype(np.float32)
+
+
+def contour_mask(values: np.ndarray, level: float, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(light line, dark outline) boolean masks where `values` crosses `level`."""
+    h, w = values.shape[:2]
+    width = width or max(1, round(max(h, w) / 400))
+    region = (values >= level).astype(np.uint8)
+    contours, _ = cv2.findContours(region, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    dark = np.zeros((h, w), np.uint8)
+    light = np.zeros((h, w), np.uint8)
+    cv2.drawContours(dark, contours, -1, 1, width + 2, cv2.LINE_AA)
+    cv2.drawContours(light, contours, -1, 1, width, cv2.LINE_AA)
+    return light.astype(bool), dark.astype(bool)
 
 
 def colorize(values: np.ndarray) -> np.ndarray:
@@ -16,10 +48,31 @@ def colorize(values: np.ndarray) -> np.ndarray:
     return cv2.applyColorMap(v, cv2.COLORMAP_CIVIDIS)[..., ::-1]
 
 
-def blend(rgb: np.ndarray, values: np.ndarray, opacity: float = 0.65) -> np.ndarray:
-    """Photo with the map on top; alpha = opacity * value (so 0 leaves the photo untouched)."""
+def blend(rgb: np.ndarray, values: np.ndarray, opacity: float = 0.65, level: float | None = None) -> np.ndarray:
+    """Photo with the map on top (alpha = opacity * value) and, with `level`, its contour."""
     if values.shape != rgb.shape[:2]:
         values = cv2.resize(values, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
     alpha = (np.clip(values, 0, 1) * opacity)[..., None]
     out = rgb.astype(np.float32) * (1 - alpha) + colorize(values).astype(np.float32) * alpha
-    return np.clip(out, 0, 255).astype(np.uint8)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if level is not None:
+        light, dark = contour_mask(values, level)
+        out[dark] = (20, 20, 20)
+        out[light] = (255, 255, 255)
+    return out
+
+
+def decision_level() -> float:
+    """The map level the advice calls "marked degraded" (calibrated, see core/mapregions)."""
+    from .mapregions import thresholds
+
+    return float(thresholds()["cell"])
+
+
+def contour_rgba(values: np.ndarray, level: float) -> np.ndarray:
+    """The contour alone as an RGBA layer (transparent elsewhere), for the GUI to stack on its map."""
+    light, dark = contour_mask(values, level)
+    out = np.zeros((*values.shape[:2], 4), np.uint8)
+    out[dark] = (20, 20, 20, 230)
+    out[light] = (255, 255, 255, 255)
+    return out

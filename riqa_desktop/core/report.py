@@ -78,12 +78,12 @@ _ICON = {"good": "&#10004;", "usable": "&#9888;", "reject": "&#10008;", "not_fun
 
 def map_thumbnail(a: Assessment) -> np.ndarray | None:
     """The assessment's thumbnail with its quality map blended over it (None without both)."""
-    from .overlay import blend
+    from .overlay import blend, decision_level
 
     if a.thumbnail is None or a.quality_map is None:
         return None
     h, w = a.thumbnail.shape[:2]
-    return blend(a.thumbnail, a.quality_map.full_size((w, h)))
+    return blend(a.thumbnail, a.quality_map.full_size((w, h)), level=decision_level())
 
 
 def write_html(assessments: list[Assessment], path: Path, title: str = "Fundus photo quality report") -> None:

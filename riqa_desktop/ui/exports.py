@@ -36,16 +36,18 @@ def export_html(assessments: list[Assessment], path: str, thumbs=None) -> str:
     return path
 
 
-def load_display(a: Assessment, side: int = DISPLAY_SIDE) -> tuple[Assessment, np.ndarray, np.ndarray | None]:
-    """The photo at screen size and its quality map drawn at the same size."""
+def load_display(a: Assessment, side: int = DISPLAY_SIDE) -> tuple:
+    """(assessment, photo at screen size, its smooth quality map, the map's contour RGBA) - off the GUI thread."""
     from ..core.loading import read_file
+    from ..core.overlay import contour_rgba, decision_level
 
     frames = read_file(a.path, min_side=side)
     rgb = frames[min(a.frame_index, len(frames) - 1)].rgb
-    qmap = None
+    qmap = contour = None
     if a.quality_map is not None:
         qmap = a.quality_map.full_size((rgb.shape[1], rgb.shape[0]))
-    return a, rgb, qmap
+        contour = contour_rgba(qmap, decision_level())
+    return a, rgb, qmap, contour
 
 
 def load_thumbnails(assessments: list[Assessment], side: int = 128) -> list[tuple[Assessment, np.ndarray]]:

@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         self.device_in_use = ""
         self._shown: Assessment | None = None
         self._display_size = (1, 1)
-        self._quality_overlay = None
+        self._quality_overlay = self._quality_contour = None
         self._follow = "worklist"  # which list next/previous walks: "worklist" or "batch"
         # Batch results are shown in bunches, a few times a second: one repaint per bunch, not per photo.
         self._batch_inbox: list[Assessment] = []
@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         act("Next photo", lambda: self.step(+1), ["N", "Ctrl+Down"], m)
         act("Previous photo", lambda: self.step(-1), ["P", "Ctrl+Up"], m)
         act("Show/hide quality map", self.photo.toggle_overlay, "M", m)
+        act("Show/hide the map's contour", self.photo.toggle_contour, "C", m)
         act("Fit photo to window", self.photo.fit, "F", m)
         m.addSeparator()
         act("Capture view", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1", m)
@@ -412,11 +413,11 @@ class MainWindow(QMainWindow):
                           on_failed=lambda msg: self.photo.show_message("Cannot show this photo", msg))
 
     def _display_ready(self, loaded) -> None:
-        a, rgb, qmap = loaded
+        a, rgb, qmap, contour = loaded
         if a is self._shown:  # ignore a slow decode of a photo the user has moved past
             self._display_size = (rgb.shape[1], rgb.shape[0])
-            self._quality_overlay = qmap
-            self.photo.set_photo(rgb, qmap)
+            self._quality_overlay, self._quality_contour = qmap, contour
+            self.photo.set_photo(rgb, qmap, contour)
             self._overlay_source_changed(self.photo.overlay_source())
 
     def _overlay_source_changed(self, kind: str) -> None:
@@ -424,7 +425,7 @@ class MainWindow(QMainWindow):
         if self._shown is None or not self._shown.ok:
             return
         if kind == "quality":
-            self.photo.set_overlay(self._quality_overlay)
+            self.photo.set_overlay(self._quality_overlay, self._quality_contour)
         else:
             self.statusBar().showMessage("Computing the overlay…", 3000)
             self.analysis.explain(self._shown, kind)

@@ -2,6 +2,8 @@
 
 The map's LUT ramps alpha with the value, so fine areas stay fully visible
 and only likely-degraded areas are tinted; the slider sets the alpha ceiling.
+The map arrives smooth (core/overlay) with its contour at the decision level
+as a separate layer, so the contour can be switched off (C) on its own.
 """
 
 from __future__ import annotations
@@ -83,8 +85,11 @@ class PhotoView(QWidget):
         self.photo = pg.ImageItem(axisOrder="row-major")
         self.map = pg.ImageItem(axisOrder="row-major")
         self.map.setZValue(1)
+        self.contour = pg.ImageItem(axisOrder="row-major")
+        self.contour.setZValue(2)
         self.viewbox.addItem(self.photo)
         self.viewbox.addItem(self.map)
+        self.viewbox.addItem(self.contour)
         self.graphics.setAccessibleName("Photo with quality map")
 
         self.message = QLabel()
@@ -97,6 +102,7 @@ class PhotoView(QWidget):
         self.toggle = QCheckBox("Overlay  (M)")
         self.toggle.setChecked(True)
         self.toggle.toggled.connect(self.set_overlay_visible)
+        self.contour_on = True  # View menu / C: the laptop-width control row has no room for one more box
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setValue(opacity)
@@ -145,14 +151,10 @@ class PhotoView(QWidget):
                              f"<p style='font-size:13pt;color:#9aa4ae'>{text}</p>")
         self.stack.setCurrentWidget(self.message)
 
-    def set_photo(self, rgb: np.ndarray, quality: np.ndarray | None) -> None:
-        """Show `rgb` (H, W, 3 uint8); `quality` is the map at the same size (or None)."""
+    def set_photo(self, rgb: np.ndarray, quality: np.ndarray | None, contour: np.ndarray | None = None) -> None:
+        """Show `rgb` (H, W, 3 uint8); `quality` is the map at the same size (or None), `contour` its RGBA outline."""
         self.photo.setImage(rgb, levels=(0, 255), autoLevels=False)
-        if quality is not None:
-            self.map.setImage(quality, levels=(0.0, 1.0), autoLevels=False)
-        else:
-            self.map.clear()
-        self.map.setVisible(self.toggle.isChecked() and quality is not None)
+        self.set_overlay(quality, contour)
         self.stack.setCurrentWidget(self.graphics)
         self.viewbox.autoRange(padding=0.01)
 
@@ -162,13 +164,22 @@ class PhotoView(QWidget):
     def overlay_source(self) -> str:
         return self.source.currentData()
 
-    def set_overlay(self, values: np.ndarray | None) -> None:
-        """Replace what the overlay shows (values in [0, 1] at the photo's size)."""
+    def set_overlay(self, values: np.ndarray | None, contour: np.ndarray | None = None) -> None:
+        """Replace what the overlay shows (values in [0, 1] at the photo's size; contour RGBA or None)."""
         if values is None:
             self.map.clear()
         else:
             self.map.setImage(values, levels=(0.0, 1.0), autoLevels=False)
-        self.map.setVisible(self.toggle.isChecked() and values is not None)
+        if contour is None:
+            self.contour.clear()
+        else:
+            self.contour.setImage(contour, levels=(0, 255), autoLevels=False)
+        self._show_layers()
+
+    def _show_layers(self) -> None:
+        on = self.toggle.isChecked()
+        self.map.setVisible(on and self.map.image is not None)
+        self.contour.setVisible(on and self.contour_on and self.contour.image is not None)
 
     def _source_changed(self, index: int) -> None:
         _, key, (lo, hi) = self.SOURCES[index]
@@ -181,11 +192,16 @@ class PhotoView(QWidget):
         if self.toggle.isChecked() != visible:
             self.toggle.setChecked(visible)  # re-enters through toggled
             return
-        self.map.setVisible(visible and self.map.image is not None)
+        self._show_layers()
         self.overlay_toggled.emit(visible)
 
     def toggle_overlay(self) -> None:
         self.set_overlay_visible(not self.toggle.isChecked())
+
+    def toggle_contour(self) -> None:
+        """Show or hide the outline at the decision level (the map itself stays)."""
+        self.contour_on = not self.contour_on
+        self._show_layers()
 
     def set_opacity(self, pct: int) -> None:
         self._opacity = int(pct)
