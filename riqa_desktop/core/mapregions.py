@@ -17,12 +17,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from .assessment import Assessment
 from .measure import region_masks
+
+if TYPE_CHECKING:  # annotations only: assessment -> overlay -> mapregions must not loop back
+    from .assessment import Assessment
 
 REGIONS = ("upper", "lower", "left", "right", "centre")
 SIDES = ("upper", "lower", "left", "right")
