@@ -12,7 +12,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .analyzer import Analyzer
 from .assessment import Assessment
@@ -48,13 +48,18 @@ def run_batch(analyzer: Analyzer, paths: list[Path], store: ResultsStore | None 
     """
     done = store.done_paths(batch_id) if (store and batch_id) else set()
     todo = [p for p in paths if display_path(p) not in done]
+    return record_each(_assess_ahead(analyzer, todo, cancel, batch_size, decode_workers), len(todo), store,
+                       batch_id, on_result)
+
+
+def _assess_ahead(analyzer: Analyzer, todo: list[Path], cancel: threading.Event | None, batch_size: int,
+                  decode_workers: int) -> Iterator[Assessment]:
     ahead = max(2 * batch_size, decode_workers)
     with ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix="riqa-decode") as pool:
         pending: deque = deque()
         feed = iter(todo)
         for p in islice(feed, ahead):
             pending.append(pool.submit(analyzer.load, p))
-        finished = 0
         while pending:
             if cancel is not None and cancel.is_set():
                 for f in pending:
@@ -66,11 +71,20 @@ def run_batch(analyzer: Analyzer, paths: list[Path], store: ResultsStore | None 
                 nxt = next(feed, None)
                 if nxt is not None:
                     pending.append(pool.submit(analyzer.load, nxt))
-            for a in analyzer.assess_loaded(group):
-                if store is not None:
-                    store.add(a, batch=batch_id)
-                if a.metadata.frame_index == 0:
-                    finished += 1
-                if on_result:
-                    on_result(finished, len(todo), a)
-                yield a
+            yield from analyzer.assess_loaded(group)
+
+
+def record_each(results: Iterable[Assessment], total: int, store: ResultsStore | None = None,
+                batch_id: str | None = None, on_result: Callable[[int, int, Assessment], None] | None = None,
+                already: set | frozenset = frozenset()) -> Iterator[Assessment]:
+    """Record each result in `store` (unless its (path, frame) is `already` there), count photos by
+    their first frame, report progress, and pass it on: the same for local and cluster batches."""
+    finished = 0
+    for a in results:
+        if store is not None and (display_path(a.path), a.metadata.frame_index) not in already:
+            store.add(a, batch=batch_id)
+        if a.metadata.frame_index == 0:
+            finished += 1
+        if on_result:
+            on_result(finished, total, a)
+        yield a

@@ -21,7 +21,6 @@ from typing import Callable, Iterator
 
 from . import errors
 from .assessment import Assessment
-from .loading import display_path
 
 CHUNK = 8  # photos per task: one batched model pass each
 KILLED_REASON = "assessing this file stopped a cluster worker (crashed or out of memory) each time it was tried"
@@ -63,10 +62,18 @@ def run_cluster_batch(client, paths: list[Path], options: dict, store=None, batc
                       on_result: Callable[[int, int, Assessment], None] | None = None,
                       chunk: int = CHUNK) -> Iterator[Assessment]:
     """Assess `paths` on the cluster's workers; yields each Assessment once, after recording it in `store`."""
+    from .batch import record_each
+
+    recorded = store.recorded(batch_id) if (store is not None and batch_id) else set()
+    results = _assess_on_workers(client, paths, options, chunk)
+    return record_each(results, len(paths), store, batch_id, on_result, already=recorded)
+
+
+def _assess_on_workers(client, paths: list[Path], options: dict, chunk: int) -> Iterator[Assessment]:
+    """Assessments in the order the workers finish their chunks; a chunk that kills workers is split."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
-    recorded = store.recorded(batch_id) if (store is not None and batch_id) else set()
     todo = [[str(p) for p in paths[i:i + chunk]] for i in range(0, len(paths), chunk)]
     todo.reverse()  # pop() from the end keeps the file order
     in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})))
@@ -80,7 +87,6 @@ def run_cluster_batch(client, paths: list[Path], options: dict, store=None, batc
 
     while todo and len(chunks) < in_flight:
         submit(todo.pop())
-    finished = 0
     for fut in running:
         part = chunks.pop(fut.key)
         try:
@@ -94,12 +100,4 @@ def run_cluster_batch(client, paths: list[Path], options: dict, store=None, batc
         fut.release()
         while todo and len(chunks) < in_flight:
             submit(todo.pop())
-        for a in results:
-            key = (display_path(a.path), a.metadata.frame_index)
-            if store is not None and key not in recorded:
-                store.add(a, batch=batch_id)
-            if a.metadata.frame_index == 0:
-                finished += 1
-            if on_result:
-                on_result(finished, len(paths), a)
-            yield a
+        yield from results
