@@ -26,8 +26,6 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from riqa_desktop.core.calibration import probabilities
-from riqa_desktop.core.preprocess import prepare
-from riqa_desktop.core.loading import read_image
 from riqa_desktop.models.multitask import DETAILS
 
 from .. import degradations as A
@@ -36,24 +34,9 @@ from ..splits import clean_sources, drimdb, eyeq_thumbs
 from .bank import BANK_BLOCKS, advance, freeze_trunk, set_train_top, top, top_predict, trunk
 from .data import non_fundus_squares, split_non_fundus
 from .net import new_model
-from .views import BIG, app_squares, geometry, scale_and_compression
+from .views import app_squares, geometry, scale_and_compression, thumb_squares
 
 GROUPS = ("eyeq", "synthetic", "drimdb", "non_fundus")
-
-
-def thumb_squares(paths, size: int) -> np.ndarray:
-    """App squares of small photos (no PNG cache: decoding 200 px JPEGs is quicker than the cache)."""
-    out = []
-    for p in paths:
-        sq = prepare(read_image(p).rgb, (BIG,)).squares[BIG]
-        out.append(sq if size == BIG else prepare_small(sq, size))
-    return np.stack(out)
-
-
-def prepare_small(big: np.ndarray, size: int) -> np.ndarray:
-    import cv2
-
-    return cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
 
 
 class Bank:
@@ -99,7 +82,7 @@ def build_bank(cfg: dict, run_dir) -> Bank:
     parts = []
     ey = eyeq_thumbs(root)
     for split, items in ey.items():
-        sq = thumb_squares([p for p, _, _ in tqdm(items, desc=f"eyeq {split}", mininterval=10)], S)
+        sq = thumb_squares([p for p, _, _ in items], S)
         grades, eyes = [g for _, g, _ in items], [1 if e == "R" else 0 for *_, e in items]
         src = np.arange(len(items))
         if split != "train":

@@ -15,10 +15,10 @@ from riqa_desktop.models.registry import save_model
 
 from ..metrics import f1_per_class
 from ..splits import EYEQ_FRACTIONS, SPLIT_SEED, eyeq_thumbs
-from .eyeq import thumb_squares
 from .report import decide, measure_all
 from .net import architecture
 from .bank import predict
+from .views import thumb_squares
 
 BOOTSTRAP = 2000
 

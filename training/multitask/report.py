@@ -27,9 +27,8 @@ from .. import degradations_physical as B
 from ..metrics import ece, f1_per_class
 from ..splits import clean_sources, drimdb, eyeq_thumbs
 from .data import non_fundus_squares, split_non_fundus
-from .eyeq import thumb_squares
 from .bank import predict
-from .views import app_squares
+from .views import app_squares, thumb_squares
 
 GRADES = ("good", "usable", "reject")
 HELDOUT_PER_KIND = 160  # EyeQ-good validation photos per held-out kind (plus every clean-source validation photo)

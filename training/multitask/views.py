@@ -13,7 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from riqa_desktop.core.preprocess import circle_mask
+from riqa_desktop.core.loading import read_image
+from riqa_desktop.core.preprocess import circle_mask, prepare
 
 from .data import load_squares
 
@@ -23,7 +24,16 @@ MIN_SIDE = 512  # the Analyzer's decode size (max over both cards and its sizes)
 
 def app_squares(paths, size: int) -> np.ndarray:
     """The squares `Analyzer.assess_images` feeds a model of input `size` (cached under runs/)."""
-    big = load_squares(paths, BIG, MIN_SIDE)
+    return _reduced(load_squares(paths, BIG, MIN_SIDE), size)
+
+
+def thumb_squares(paths, size: int) -> np.ndarray:
+    """The same for small photos, uncached: decoding a 200 px JPEG is quicker than reading the cache."""
+    return _reduced(np.stack([prepare(read_image(p).rgb, (BIG,)).squares[BIG] for p in paths]), size)
+
+
+def _reduced(big: np.ndarray, size: int) -> np.ndarray:
+    """What `prepare` does for a smaller model: an INTER_AREA copy of the largest square."""
     if size == BIG:
         return big
     return np.stack([cv2.resize(s, (size, size), interpolation=cv2.INTER_AREA) for s in big]) if len(big) else \
