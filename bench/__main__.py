@@ -4,7 +4,8 @@ Sections (each can be skipped):
   latency    end to end "file complete on disk" -> Assessment, p50/p95, per stage, per backend
   batch      photos per second over 200 real photos, and peak RSS (in a fresh process)
   reference  model-only time of (a) EFIQA's reference runtime, ViT-L/16 at 224 + linear patch head
-             (random weights: speed only), (b) the paper's ResNet-18 multi-task model, (c) ours
+             (random weights: speed only), the peers' models (MCF-Net, QuickQual, AutoMorph; random
+             weights), (b) the paper's ResNet-18 multi-task model, (c) ours
   startup    a fresh `riqa assess` process: import + model load + first verdict
   gui        the desktop app offscreen: window shown, first verdict, longest GUI-thread stall in a batch
   receive    the DICOM receiver: C-STORE sent -> file stored -> verdict, p50/p95 (bench/receive.py)
@@ -105,6 +106,23 @@ def _time_model(fn, x, repeats: int) -> float:
     return float(np.median(times))
 
 
+# Peers' published inference paths (random weights: speed only): (label, input, [(timm model, copies)]).
+PEERS = [("MCF-Net: 3 x DenseNet121 (RGB, HSV, LAB)", 224, [("densenet121", 3)]),
+         ("QuickQual: DenseNet121 features", 512, [("densenet121", 1)]),
+         ("AutoMorph quality: 8 x EfficientNet-B4 ensemble", 512, [("efficientnet_b4", 8)])]
+
+
+def _peer(label: str, size: int, nets: list, t_a: float, repeats: int) -> list:
+    """One photo through every network a peer runs (each copy run, not multiplied)."""
+    import timm
+    import torch
+
+    models = [timm.create_model(name, pretrained=False).eval() for name, copies in nets for _ in range(copies)]
+    x = torch.randn(1, 3, size, size)
+    t = _time_model(lambda v: [m(v) for m in models], x, max(2, repeats // 5))
+    return [f"peer, {label}", str(size), t, t_a / t]
+
+
 def reference(repeats: int) -> str:
     import timm
     import torch
@@ -121,6 +139,8 @@ def reference(repeats: int) -> str:
         x224 = torch.randn(1, 3, 224, 224)
         t_a = _time_model(lambda x: head(vit.forward_features(x)[:, 1:]), x224, max(2, repeats // 5))
         rows.append(["(a) EFIQA reference: ViT-L/16 + linear patch head", "224", t_a, 1.0])
+        for label, size, net in PEERS:
+            rows.append(_peer(label, size, net, t_a, repeats))
         r18 = build_model("multitask", backbone="resnet18").eval()
         xq = torch.randn(1, 3, qs, qs)
         t_b = _time_model(r18, xq, repeats)
