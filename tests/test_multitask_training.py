@@ -1,4 +1,4 @@
-"""The pieces of the EyeQ recipe (training/multitask): split, views, frozen-trunk bank, tuning, generator B."""
+"""The pieces of the EyeQ recipe (training/multitask): split, views, frozen-trunk bank, tuning, generators B and C."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from riqa_desktop.core.preprocess import circle_mask, prepare
+from training import degradations_c as C
 from training import degradations_physical as B
 from training.multitask import bank, tune, views
 from training.multitask.net import new_model
@@ -79,6 +80,21 @@ def test_generator_b_changes_only_the_field_deterministically(square, kind):
     assert np.abs(a.astype(int) - square)[~outside].mean() > 3
     assert B.labels(kind, B.bad_severity(kind, np.random.default_rng(0)))[B.KINDS[kind][0]]
     assert not any(B.labels(kind, B.mild_severity(kind, np.random.default_rng(0))).values())
+
+
+@pytest.mark.parametrize("kind", list(C.KINDS))
+def test_generator_c_changes_only_the_field_and_grows_with_severity(square, kind):
+    a = C.apply(square, kind, 0.8, np.random.default_rng(3))
+    assert np.array_equal(a, C.apply(square, kind, 0.8, np.random.default_rng(3)))
+    outside = ~circle_mask(160)
+    assert np.array_equal(a[outside], square[outside])
+    change = [np.abs(C.apply(square, kind, s, np.random.default_rng(3)).astype(int) - square)[~outside].mean()
+              for s in (0.1, 0.5, 0.9)]
+    assert change[0] < change[1] < change[2] and change[2] > 3
+    family, thresholds = C.KINDS[kind]
+    assert C.labels(kind, 0.95)[family] and C.grade(kind, 0.95) == 2
+    assert not any(C.labels(kind, min(thresholds.values()) - 0.1).values())
+    assert C.grade(kind, min(thresholds.values()) + 0.08) == 1
 
 
 def test_grade_offsets_lift_a_starved_class():

@@ -3,9 +3,11 @@
 Stages, each resumable under `runs/multitask/eyeq/`:
 1. `bank`: every training view goes once through the frozen ImageNet trunk (`bank.py`):
    EyeQ train photos (3 views each: flip, rotation, recompression), EyeQ tune / val
-   photos (the app's own square, unaugmented), synthetic defects from generator A only
+   photos (the app's own square, unaugmented), synthetic defects from generator A
    (`training/degradations.py`) on EyeQ-good and clean-source training photos, DRIMDB
-   training photos, non-fundus pictures. Generator B (`degradations_physical.py`) is held out.
+   training photos, non-fundus pictures; then, each in its own file, the same synthetic
+   views from every generator in `bank.extra_generators` (C: `degradations_c.py`).
+   Generator B (`degradations_physical.py`) is held out from every stage.
 2. `teacher`: the top trained on the synthetic views' engine labels (details only).
 3. `student`: the top trained on EyeQ's manual grade + DRIMDB + rule grades of synthetic
    views, the Teacher's soft detail labels on real photos (engine labels on synthetic
@@ -29,6 +31,7 @@ from riqa_desktop.core.calibration import probabilities
 from riqa_desktop.models.multitask import DETAILS
 
 from .. import degradations as A
+from .. import degradations_c as C
 from ..common import MetricsCSV, data_root, device_description, resume, save_checkpoint, start_run
 from ..splits import clean_sources, drimdb, eyeq_thumbs
 from .bank import BANK_BLOCKS, advance, freeze_trunk, set_train_top, top, top_predict, trunk
@@ -37,6 +40,7 @@ from .net import new_model
 from .views import app_squares, geometry, scale_and_compression, thumb_squares
 
 GROUPS = ("eyeq", "synthetic", "drimdb", "non_fundus")
+GENERATORS = {"A": A, "C": C}  # each with sample(square, rng, p_clean=) -> (square, kind, severity, labels, grade)
 
 
 class Bank:
@@ -53,6 +57,10 @@ class Bank:
     def load(cls, path: Path) -> "Bank":
         z = np.load(path)
         return cls(**{k: z[k] for k in cls.FIELDS})
+
+    @classmethod
+    def joined(cls, banks: list["Bank"]) -> "Bank":
+        return cls(banks[0].start, **{k: np.concatenate([getattr(b, k) for b in banks]) for k in cls.FIELDS})
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp.npz")
@@ -72,7 +80,13 @@ def _rows(model, squares, group, split, grade, grade_w, nf, det, eye, src) -> di
 
 
 def build_bank(cfg: dict, run_dir) -> Bank:
+    """The bank (`bank.npz`, generator A's synthetic views) joined with each extra generator's views."""
     run = start_run(cfg, run_dir)
+    banks = [_main_bank(cfg, run)] + [_generator_bank(cfg, run, g) for g in cfg["bank"].get("extra_generators", [])]
+    return Bank.joined(banks) if len(banks) > 1 else banks[0]
+
+
+def _main_bank(cfg: dict, run: Path) -> Bank:
     path = run / "bank.npz"
     if path.exists():
         return Bank.load(path)
@@ -132,8 +146,9 @@ def advanced(bank: Bank, cfg: dict, bank_dir) -> Bank:
     if frozen == bank.start:
         return bank
     path = Path(bank_dir) / f"feats_after_{frozen}_stages.npy"
-    if path.exists():
-        feats = np.load(path)
+    feats = np.load(path, mmap_mode="r") if path.exists() else None
+    if feats is not None and len(feats) == len(bank.feats):  # else the bank grew (a generator added)
+        feats = np.asarray(feats)
     else:
         feats = advance(new_model(cfg), bank.feats, frozen)
         np.save(path.with_suffix(".tmp.npy"), feats)
@@ -141,13 +156,40 @@ def advanced(bank: Bank, cfg: dict, bank_dir) -> Bank:
     return Bank(start=frozen, **{**{k: getattr(bank, k) for k in Bank.FIELDS}, "feats": feats})
 
 
-def _synthetic(squares: np.ndarray, rng, versions: int, sharp: bool = False):
-    """Generator-A defects (p_clean 0.2), each view also re-scaled / recompressed like the real photos."""
+def _generator_bank(cfg: dict, run: Path, name: str) -> Bank:
+    """Generator `name`'s synthetic views of the same sources as generator A's (cached alone)."""
+    path = run / f"synthetic_{name}.npz"
+    if path.exists():
+        return Bank.load(path)
+    root, S, bc, gen = data_root(cfg), cfg["input_size"], cfg["bank"], GENERATORS[name]
+    rng = np.random.default_rng([int(cfg["seed"]) + 11, ord(name)])
+    model = new_model(cfg)
+    parts = []
+    for split, items in eyeq_thumbs(root).items():
+        if split == "val":
+            continue
+        good = np.array([i for i, (_, g, _) in enumerate(items) if g == 0])
+        sq = thumb_squares([items[i][0] for i in good], S)
+        versions = 1 if split == "tune" else bc["eyeq_good_synthetic"]
+        xs, det, gr = _synthetic(sq, rng, versions, sharp=False, gen=gen)
+        parts.append(_rows(model, xs, "synthetic", split, gr, 0.3, 0.0, det, -np.ones(len(xs)), np.repeat(good, versions)))
+    clean = app_squares(clean_sources(root)["train"], S)
+    xs, det, gr = _synthetic(clean, rng, bc["clean_synthetic"], sharp=True, gen=gen)
+    parts.append(_rows(model, xs, "synthetic", "train", gr, 0.3, 0.0, det, -np.ones(len(xs)),
+                       np.repeat(np.arange(len(clean)), bc["clean_synthetic"])))
+    bank = Bank(**{k: np.concatenate([p[k] for p in parts]) for k in Bank.FIELDS})
+    bank.save(path)
+    print(f"generator {name}: {len(bank.grade)} synthetic views", flush=True)
+    return bank
+
+
+def _synthetic(squares: np.ndarray, rng, versions: int, sharp: bool = False, gen=A):
+    """A generator's defects (p_clean 0.2), each view also re-scaled / recompressed like the real photos."""
     xs, det, grade = [], [], []
     for sq in squares:
         for _ in range(versions):
             v = geometry(sq, rng)[0]
-            img, _, _, lab, g = A.sample(v, rng, p_clean=0.2)
+            img, _, _, lab, g = gen.sample(v, rng, p_clean=0.2)
             xs.append(scale_and_compression(img, rng, sharp=sharp))
             det.append([float(lab[a]) for a in DETAILS]), grade.append(g)
     return np.stack(xs), np.array(det, np.float32), np.array(grade)

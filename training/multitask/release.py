@@ -60,6 +60,9 @@ def paired_bootstrap(y, pred_a, pred_b, seed: int = 0) -> dict:
 
 def make_card(cfg: dict, tuned: dict, result: dict, root: Path, model) -> dict:
     sh = cfg["ship"]
+    gens = " + ".join(["A (training/degradations.py)"] + [f"{g} (training/degradations_{g.lower()}.py)"
+                                                          for g in cfg["bank"].get("extra_generators", [])])
+    frozen = int(cfg.get("frozen_blocks", 5))
     card = {
         "family": "multitask",
         "architecture": architecture(cfg),
@@ -78,18 +81,18 @@ def make_card(cfg: dict, tuned: dict, result: dict, root: Path, model) -> dict:
         "tuning": tuned["tuning"],
         "training_data": {
             "grade": "EyeQ_thumbs200 training patients (EyeQ's manual Good / Usable / Reject), DRIMDB training photos "
-                     "(good -> Good, bad -> Reject), generator-A defects of EyeQ-good and clean-source training photos "
-                     "(rule grade, weight 0.3)",
+                     "(good -> Good, bad -> Reject), synthetic defects of EyeQ-good and clean-source training photos "
+                     f"from generators {gens} (rule grade, weight 0.3)",
             "details": "the Teacher's soft pseudo-labels on the real photos; engine labels on the synthetic views. "
-                       "Teacher: trained on generator-A defects only (training/degradations.py)",
+                       f"Teacher: trained on the synthetic defects of generators {gens} only",
             "not_fundus": "DRIMDB training outliers, scikit-image sample pictures, synthetic dark frames",
             "laterality": "EyePACS file names (<patient>_left|right); a horizontal flip swaps the label",
             "held_out": "generator B (training/degradations_physical.py) is never trained on: it measures detection of "
                         "defects made by code the model has not seen",
             "scale_and_compression": "sharp photos shown as 125-176 px thumbnails (JPEG 55-91) half the time, thumbnails "
                                      "recompressed (JPEG 40-95) half the time",
-            "frozen": "stem and stages 1-5 keep their ImageNet weights (features cached once per view); stages 6-7, the "
-                      "head convolution and the heads are trained",
+            "frozen": f"stem and stages 1-{frozen} keep their ImageNet weights (features cached once per view); "
+                      f"stages {frozen + 1}-7, the head convolution and the heads are trained",
         },
         "split": f"training/splits.py eyeq_thumbs: by patient, seed {SPLIT_SEED}, fractions {EYEQ_FRACTIONS} "
                  "(val: measured only; tune: calibration, offsets, abstention); DRIMDB and clean sources: drimdb() / "
