@@ -50,9 +50,15 @@ class FieldOfView:
 
     @property
     def visible_fraction(self) -> float:
-        """Share of the full circle that lies inside the frame (cut circles < 1)."""
-        m = self.mask()
-        return float(m.sum()) / max(np.pi * self.r**2, 1.0)
+        """Share of the full circle that lies inside the frame (cut circles < 1).
+
+        The pixels of `mask()`, counted per row from the chord instead of tested one by one.
+        """
+        half = np.sqrt(np.maximum(self.r**2 - (np.arange(self.height) - self.cy) ** 2, 0.0))
+        lo = np.maximum(np.ceil(self.cx - half), 0)
+        hi = np.minimum(np.floor(self.cx + half), self.width - 1)
+        rows = np.abs(np.arange(self.height) - self.cy) <= self.r
+        return float(np.maximum(hi - lo + 1, 0)[rows].sum()) / max(np.pi * self.r**2, 1.0)
 
     def as_dict(self) -> dict:
         return {"cx": round(self.cx, 2), "cy": round(self.cy, 2), "r": round(self.r, 2), "found": self.found}
