@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from .measure import region_masks
 from . import pixels
+from .measure import region_masks
 
 if TYPE_CHECKING:  # annotations only: assessment -> overlay -> mapregions must not loop back
     from .assessment import Assessment
