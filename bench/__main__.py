@@ -35,10 +35,10 @@ from .tables import percentile, table
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _analyzer(backend: str):
+def _analyzer(backend: str, threads: int):
     from riqa_desktop.core.analyzer import Analyzer
 
-    return Analyzer(device="cpu", backend=backend)
+    return Analyzer(device="cpu", backend=backend, threads=threads)
 
 
 def backends() -> list[str]:
@@ -50,13 +50,13 @@ def backends() -> list[str]:
     return names
 
 
-def latency(root: Path, repeats: int) -> str:
+def latency(root: Path, repeats: int, threads: int) -> str:
     rows = []
     stages = ["decode", "fov", "measure", "quality_model", "quality_map", "advice"]
     with tempfile.TemporaryDirectory() as d:
         inputs = latency_inputs(root, Path(d))
         for backend in backends():
-            an = _analyzer(backend)
+            an = _analyzer(backend, threads)
             for label, path in inputs.items():
                 an.assess_path(path)  # warm-up
                 totals, per_stage = [], {s: [] for s in stages}
@@ -221,7 +221,7 @@ def main() -> int:
     print(f"# riqa_desktop benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{args.threads} threads, torch {torch.__version__}, backends {', '.join(backends())}")
     for name in sections:
-        print({"latency": lambda: latency(root, args.repeats), "batch": lambda: batch(root, args.batch_size),
+        print({"latency": lambda: latency(root, args.repeats, args.threads), "batch": lambda: batch(root, args.batch_size),
                "reference": lambda: reference(args.repeats), "startup": lambda: startup(root),
                "gui": lambda: gui(root, args.batch_size),
                "receive": lambda: receive(root, args.repeats),

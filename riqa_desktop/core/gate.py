@@ -19,17 +19,18 @@ from __future__ import annotations
 import numpy as np
 
 from .fov import FieldOfView
+from .pixels import brightest
 
 
 def fundus_gate(rgb: np.ndarray, fov: FieldOfView) -> tuple[bool, str]:
     """(looks like a fundus photo, reason when it does not)."""
     step = max(1, max(rgb.shape[:2]) // 256)
-    small = rgb[::step, ::step].astype(np.float32)
-    bright = small.max(axis=2)
+    small = rgb[::step, ::step]
+    bright = brightest(small).astype(np.float32)
     if np.percentile(bright, 99) < 12 or bright.std() < 2.0:
         return False, "blank or black frame (lens cap on, eye closed, or no light)"
     if not fov.found:
-        total = small.reshape(-1, 3).sum(axis=0)
+        total = small.reshape(-1, 3).astype(np.float32).sum(axis=0)
         red_share = total[0] / max(total.sum(), 1.0)
         if red_share < 0.40:
             return False, "no round field of view and no fundus colour: not a fundus photo"

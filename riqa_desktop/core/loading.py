@@ -175,7 +175,7 @@ def _read_raster(data: bytes, kind: str, min_side: int | None) -> LoadedImage:
         orientation = img.getexif().get(0x0112, 1)
         if kind == "jpeg" and min_side and img.mode in ("RGB", "L", "CMYK", "YCbCr"):
             img.draft(img.mode if img.mode != "CMYK" else "RGB", (min_side, min_side))
-        img = ImageOps.exif_transpose(img)
+        ImageOps.exif_transpose(img, in_place=True)  # no copy of the photo when it is upright
         if orientation in (5, 6, 7, 8):
             w, h = h, w
         rgb = to_rgb8(img)

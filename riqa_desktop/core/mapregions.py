@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from . import pixels
 from .measure import region_masks
 
 if TYPE_CHECKING:  # annotations only: assessment -> overlay -> mapregions must not loop back
@@ -141,7 +142,7 @@ def looks(a: Assessment, g: int) -> Looks | None:
     m = np.array([[scale, 0, geo.x0 * f], [0, scale, geo.y0 * f]], np.float64)
     sq = cv2.warpAffine(th.astype(np.float32), m, (n, n), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    mx, mn = sq.max(axis=2), sq.min(axis=2)
+    mx, mn = pixels.brightest(sq), pixels.darkest(sq)
     photo = (mx > 0).astype(np.float32)  # padding beyond a cut circle's edge is exactly black
     area = np.maximum(cv2.resize(photo, (g, g), interpolation=cv2.INTER_AREA), 1e-3)
     bright = cv2.resize(mx, (g, g), interpolation=cv2.INTER_AREA) / area  # mean over the photo's samples only

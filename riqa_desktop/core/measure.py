@@ -13,8 +13,12 @@ standard deviation of the green channel.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
+
+from .pixels import brightest
 
 
 def region_masks(size: int) -> dict[str, np.ndarray]:
@@ -36,26 +40,27 @@ def region_masks(size: int) -> dict[str, np.ndarray]:
     }
 
 
-_MASKS: dict[int, dict[str, np.ndarray]] = {}
+@lru_cache(maxsize=4)
+def _region_pixels(size: int) -> dict[str, np.ndarray]:
+    """Flat pixel indices of each region: taking them is several times faster than a boolean mask."""
+    return {name: np.flatnonzero(m) for name, m in region_masks(size).items() if m.any()}
 
 
 def measure_regions(square: np.ndarray) -> dict:
     """{region: {"brightness", "sharpness", "contrast"}} plus glare and dark fractions."""
-    size = square.shape[0]
-    masks = _MASKS.setdefault(size, region_masks(size))
-    bright = square.max(axis=2).astype(np.float32)
+    regions = _region_pixels(square.shape[0])
+    bright = brightest(square).astype(np.float32).ravel()
     green = square[..., 1].astype(np.float32)
-    lap = np.abs(cv2.Laplacian(cv2.GaussianBlur(green, (3, 3), 0), cv2.CV_32F))
+    lap = np.abs(cv2.Laplacian(cv2.GaussianBlur(green, (3, 3), 0), cv2.CV_32F)).ravel()
+    green = green.ravel()
     out: dict = {}
-    for name, m in masks.items():
-        if not m.any():
-            continue
+    for name, idx in regions.items():
         out[name] = {
-            "brightness": round(float(bright[m].mean()), 2),
-            "sharpness": round(float(lap[m].mean()), 3),
-            "contrast": round(float(green[m].std()), 2),
+            "brightness": round(float(bright[idx].mean()), 2),
+            "sharpness": round(float(lap[idx].mean()), 3),
+            "contrast": round(float(green[idx].std()), 2),
         }
-    whole = masks["whole"]
-    out["glare_fraction"] = round(float((bright[whole] >= 250).mean()), 4)
-    out["dark_fraction"] = round(float((bright[whole] < 25).mean()), 4)
+    whole = bright[regions["whole"]]
+    out["glare_fraction"] = round(float((whole >= 250).mean()), 4)
+    out["dark_fraction"] = round(float((whole < 25).mean()), 4)
     return out
