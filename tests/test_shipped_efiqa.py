@@ -52,3 +52,6 @@ def test_adapter_reaches_its_card_on_local_degradations(shared_data, adapter):
     model, card = adapter
     m = localisation(model, card, shared_data, None, card["config"]["vessel_min_side"])
     assert m["loc_patch_auc"] >= card["metrics"]["loc_patch_auc"] - TOL
+    if "loc_B_patch_auc" in card["metrics"]:  # generator B: held out from training, reported on the card
+        m = localisation(model, card, shared_data, None, card["config"]["vessel_min_side"], gen="B")
+        assert m["loc_B_patch_auc"] >= card["metrics"]["loc_B_patch_auc"] - TOL

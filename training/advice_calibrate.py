@@ -1,4 +1,4 @@
-"""Set the advice's map thresholds on the calibration photos (generator A only).
+"""Set the advice's map thresholds on the calibration photos (training generators A and C only).
 
     python -m training.advice_calibrate [--write]
 
@@ -6,11 +6,12 @@
 - weights: logistic regression of "cell changed by >= 25 %" on the per-cell
   features of `mapregions.features` (map, map over baseline, darker, whiter, less detail);
 - region thresholds: per region, the q-quantile of that region's score on clean
-  photos, one q for all regions: the largest detection of generator-A defects
+  photos, one q for all regions: the largest detection of generator-A and -C defects
   while at most CLEAN_FIRE of clean photos get any region marked;
 - cell threshold (the map's contour, "part of the field marked degraded"): best
   F1 of smoothed cells against cells the defect changed by at least a quarter;
 - cause: dark ratio and whiteness gain that name shadow / reflex / blur best.
+Generator B (`local_defects_b`) never calibrates: it only reports.
 `--write` stores them in resources/advice/map_thresholds.json, which the app reads.
 """
 
@@ -33,6 +34,9 @@ CLEAN_FIRE = 0.08  # share of clean photos allowed a marked region (target: >= 8
 LARGE_SHARE = 0.25  # policy: a quarter of the field marked degraded is never "Good to grade"
 CAUSE_A = {"sector_shadow": "dark", "lash_shadow": "dark", "edge_crescent": "dark", "glare_spot": "bright",
            "blur_region": "blur"}
+CAUSE_C = {"lid_shadow": "dark", "edge_crescent": "dark", "glare_spot": "bright", "local_blur": "blur",
+           "lash_shadow": "dark", "dust": "dark"}
+CAUSE = {"A": CAUSE_A, "C": CAUSE_C}
 OUT = Path(__file__).resolve().parent.parent / "resources" / "advice" / "map_thresholds.json"
 
 
@@ -96,8 +100,8 @@ def calibrate(root: Path) -> dict:
     f1, cell_t = max((2 * ((sm > t) & truth).sum() / max((sm > t).sum() + truth.sum(), 1), float(t))
                      for t in np.linspace(0.1, 0.9, 81))
     cal["cell"] = round(cell_t, 3)
-    # Cause: grid search on the generator-A photos whose defect marked some region.
-    evs = [(M.evidence(r[3], cal), CAUSE_A[r[1]]) for r in bad]
+    # Cause: grid search on the generator-A / C photos whose defect marked some region.
+    evs = [(M.evidence(r[3], cal), CAUSE[r[0]][r[1]]) for r in bad]
     evs = [(e, want) for e, want in evs if e.marked()]
     scored = []
     for dr in np.linspace(0.5, 0.95, 10):
@@ -110,9 +114,9 @@ def calibrate(root: Path) -> dict:
     cal.update(dark_ratio=round(dr, 3), white_gain=round(wg, 3))
     per_kind = defaultdict(list)
     for r, sc in zip(bad, bad_s):
-        per_kind[r[1]].append(any(sc[k] > region_t[k] for k in M.REGIONS))
+        per_kind[f"{r[0]}:{r[1]}"].append(any(sc[k] > region_t[k] for k in M.REGIONS))
     cal["calibration"] = {
-        "photos": "training.advice_maps.photo_set(root, 'calibrate'), generator A",
+        "photos": "training.advice_maps.photo_set(root, 'calibrate'), generators A and C",
         "n_clean": len(clean), "n_defect": len(bad), "quantile": round(q, 3),
         "clean_fire": round(fire, 3), "detected": round(det, 3), "cell_f1": round(float(f1), 3),
         "cause_accuracy": round(float(cause_acc), 3),

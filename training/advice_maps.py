@@ -2,11 +2,12 @@
 
 Two disjoint photo sets, so thresholds are never reported on the photos that set them:
   calibrate - even-indexed `clean_sources()['val']` + EyeQ 'tune' Good photos,
-              with generator A (`degradations.apply_local`) only;
+              with the training generators A (`degradations.apply_local`) and
+              C (`local_defects_c`) only;
   report    - odd-indexed `clean_sources()['val']` + EyeQ 'val' Good photos,
-              with generator A and the held-out generator B (`local_defects_b`).
-None of these photos trained EFIQA. Maps are cached in runs/advice_cache/ (keyed
-by photo, generator, kind and seed), so calibrating and reporting run the model once.
+              with generators A, C and the held-out generator B (`local_defects_b`).
+None of these photos trained EFIQA (its EyeQ photos are training-split patients). Maps are cached in runs/advice_cache/ (keyed
+by photo, generator, kind and seed; one file per adapter weights), so calibrating and reporting run the model once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from riqa_desktop.core.preprocess import Geometry, normalize_batch
 
 from . import degradations as D
 from .local_defects_b import KINDS_B, apply_b
+from .local_defects_c import KINDS_C, apply_c
 from .splits import clean_sources, eyeq_thumbs
 
 SIZE = 256
@@ -40,7 +42,7 @@ def photo_set(root: Path, which: str) -> list[Path]:
 
 def variants(which: str) -> list[tuple[str, str | None]]:
     """(generator, kind) of every version of a photo: clean first."""
-    out = [("clean", None)] + [("A", k) for k in D.LOCAL_KINDS]
+    out = [("clean", None)] + [("A", k) for k in D.LOCAL_KINDS] + [("C", k) for k in KINDS_C]
     return out + ([("B", k) for k in KINDS_B] if which == "report" else [])
 
 
@@ -48,7 +50,7 @@ def make_variant(square: np.ndarray, gen: str, kind: str | None, seed: int) -> t
     rng = np.random.default_rng(seed)
     if gen == "clean":
         return square, None
-    return (D.apply_local if gen == "A" else apply_b)(square, kind, rng)
+    return {"A": D.apply_local, "B": apply_b, "C": apply_c}[gen](square, kind, rng)
 
 
 def seed_of(path: Path, gen: str, kind: str | None) -> int:
@@ -56,10 +58,14 @@ def seed_of(path: Path, gen: str, kind: str | None) -> int:
 
 
 @lru_cache(maxsize=1)
-def _efiqa():
+def _efiqa_and_card():
     from riqa_desktop.models.registry import load_model
 
-    return load_model("efiqa_adapter")[0]
+    return load_model("efiqa_adapter")
+
+
+def _efiqa():
+    return _efiqa_and_card()[0]
 
 
 def efiqa_grids(squares: list[np.ndarray]) -> np.ndarray:
@@ -105,7 +111,8 @@ def samples(root: Path, which: str):
     """Yield (photo, generator, kind, square, mask, Assessment with map) for a photo set."""
     from .advice_eval import load_square
 
-    cache = MapCache("efiqa_grids")
+    # Keyed by the shipped weights' hash: a retrained adapter never reads the old one's maps.
+    cache = MapCache(f"efiqa_grids_{_efiqa_and_card()[1]['sha256'][:12]}")
     for path in photo_set(root, which):
         sq, vis = load_square(path)
         vs = variants(which)

@@ -22,6 +22,7 @@ def add_commands(sub) -> None:
     p.add_argument("--models-dir", default=None)
     p.add_argument("--data-root", default=None, help="photos for the parity check (default ../shared/data)")
     p.add_argument("--photos", type=int, default=32, help="how many validation photos to compare on")
+    p.add_argument("--only", choices=RUNTIME_MODELS, action="append", help="export only this model (repeatable)")
     p.set_defaults(func=_run)
 
 
@@ -102,7 +103,7 @@ def _run(args) -> int:
         root = data_root({"data_root": args.data_root})
     except FileNotFoundError:
         root = None
-    for name in RUNTIME_MODELS:
+    for name in args.only or RUNTIME_MODELS:
         info = export_one(name, mdir, lambda size: parity_inputs(size, root, args.photos))
         print(name, json.dumps(info["parity_with_torch"]))
     return 0

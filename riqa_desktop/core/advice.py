@@ -228,9 +228,13 @@ def _map_regions(v: _View) -> list[tuple[str, str, dict]]:
     found, blur = {}, []
     sides = [s for s in v.map.marked() if s in SIDES]
     if len(sides) >= 3 and v.map.ring_round() and all(M.cause(v.map, s) == "dark" for s in sides):
-        found["edge_ring"] = ("edge_ring", "edge", {"quality_map.degraded_share": v.map.degraded_share})
+        found["edge_ring"] = ("edge_ring", "edge", {"quality_map.degraded_share": v.map.degraded_share, "cause": "dark"})
+    causes = {r: _region_item(v, r) for r in v.map.marked()}
+    bright = [r for r, (_, ev) in causes.items() if ev["cause"] == "bright"]
     for r in v.map.marked():
-        code, ev = _region_item(v, r)
+        code, ev = causes[r]
+        if ev["cause"] == "blur" and any(_touches(v.map, r, b) for b in bright):
+            continue  # a reflex's halo spills into the cells next to it: not blur of its own
         if ev["cause"] == "blur":
             blur.append(r)
         if ev["cause"] == "dark" and "edge_ring" in found:
@@ -240,6 +244,17 @@ def _map_regions(v: _View) -> list[tuple[str, str, dict]]:
         found.pop("blur_region", None)
         found["blur_all"] = ("blur_all", "whole", {"quality_map.blurred_regions": ",".join(blur)})
     return list(found.values())
+
+
+def _touches(ev: M.MapEvidence, region: str, other: str) -> bool:
+    """Every hot cell of `region` lies next to (or in) a hot cell of `other`."""
+    a, b = ev.hot_cells(region), np.pad(ev.hot_cells(other), 1)
+    g0, g1 = a.shape
+    near = np.zeros_like(a)
+    for dy in range(3):
+        for dx in range(3):
+            near |= b[dy:dy + g0, dx:dx + g1]
+    return bool(a.any() and (a <= near).all())
 
 
 def _region_item(v: _View, r: str) -> tuple[str, dict]:
