@@ -688,8 +688,4 @@ def decode_jpeg(data: bytes, reduce: int = 1) -> np.ndarray | None:
 
 def write_png(path: str | Path, img: np.ndarray) -> None:
     """uint8 RGB / grey or uint16 grey array -> PNG file."""
-    a = np.ascontiguousarray(img)
-    if a.dtype == np.uint16:
-        Image.fromarray(a, "I;16").save(str(path), "PNG")
-    else:
-        Image.fromarray(a).save(str(path), "PNG")
+    Image.fromarray(np.ascontiguousarray(img)).save(str(path), "PNG")  # uint16 grey is Pillow's "I;16"
