@@ -7,6 +7,8 @@ name its Python module loads it by (a wheel holds no symlinks, so it ships three
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -63,6 +65,28 @@ def trim(entries: Iterable[tuple], needs: Callable[[str], Iterable[str]]) -> lis
             continue  # data, or a symlink to a file in a sub-folder that is checked there
         todo += [libs[n] for n in needs(src) if n in libs and libs[n][0] not in reached]
     return [e for e in kept if e[0] in reached or not _by_soname(e)]
+
+
+# Libraries shipped with their symbol tables, which only a debugger reads: stripped copies go in the bundle
+# (about 30 MB). Not the auditwheel-repaired ones (patchelf moved their segments; strip would break them).
+STRIPPED = re.compile(r"(^|/)(libpython3[.0-9]*\.so[.0-9]*|_CharLS\.[^/]*\.so|_openjpeg\.[^/]*\.so"
+                      r"|_decimal\.[^/]*\.so|libicu(uc|i18n)\.so[.0-9]*)$")
+
+
+def stripped(entries: Iterable[tuple], workdir: Path) -> list[tuple]:
+    """TOC entries with STRIPPED libraries replaced by stripped copies under `workdir` (as they are without
+    a `strip` tool)."""
+    tool = shutil.which("strip")
+    out = []
+    for dest, src, typecode in entries:
+        if tool and typecode in ("BINARY", "EXTENSION") and STRIPPED.search(dest.replace("\\", "/")):
+            copy = Path(workdir) / "stripped" / dest
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, copy)
+            subprocess.run([tool, "--strip-unneeded", str(copy)], check=True)
+            src = str(copy)
+        out.append((dest, src, typecode))
+    return out
 
 
 def folder_mb(folder: Path) -> float:
