@@ -42,43 +42,53 @@ _AREA_BLOCK = 8  # output samples per matrix product
 _ONE_THREAD_MNK = 200_000  # OpenBLAS multiplies below 65536 * 4 = m * n * k on one thread
 
 
+def _banded(weights: np.ndarray) -> tuple[list[int], int, np.ndarray]:
+    """A dense (m, n) resampling matrix as blocks of `_AREA_BLOCK` output rows, each reading the `span`
+    inputs from its start: (starts, span, (blocks, _AREA_BLOCK, span) float32)."""
+    m, n = weights.shape
+    nb = -(-m // _AREA_BLOCK)
+    w = np.zeros((nb * _AREA_BLOCK, n), np.float64)
+    w[:m] = weights
+    nz = w.reshape(nb, _AREA_BLOCK, n).any(axis=1)
+    first = np.where(nz.any(axis=1), np.argmax(nz, axis=1), 0)
+    last = np.where(nz.any(axis=1), n - 1 - np.argmax(nz[:, ::-1], axis=1), 0)
+    span = max(1, int((last - first).max()) + 1)
+    starts = np.minimum(first, n - span)
+    cols = starts[:, None] + np.arange(span)[None, :]
+    blocks = np.take_along_axis(w.reshape(nb, _AREA_BLOCK, n), cols[:, None, :].repeat(_AREA_BLOCK, 1), axis=2)
+    return starts.tolist(), span, blocks.astype(np.float32)
+
+
 @lru_cache(maxsize=64)
 def _area_plan(n: int, m: int) -> tuple[list[int], int, np.ndarray]:
-    """OpenCV INTER_AREA from n to m <= n samples as banded blocks: output j averages [j s, (j + 1) s),
-    s = n / m, the pixels it cuts counted by the share they cover. Block b of `_AREA_BLOCK` outputs reads
-    the L inputs from starts[b]; weights[b] is its (block, L) matrix."""
+    """OpenCV INTER_AREA from n to m <= n samples: output j averages [j s, (j + 1) s), s = n / m, the
+    pixels it cuts counted by the share they cover."""
     s = n / m
     edges = np.arange(m + 1) * s
     near = np.rint(edges)
     edges = np.where(np.abs(edges - near) < 1e-6, near, edges)
-    nb = -(-m // _AREA_BLOCK)
-    span = min(int(np.ceil(_AREA_BLOCK * s)) + 2, n)
-    j = np.arange(nb * _AREA_BLOCK)
-    lo, hi = edges[np.minimum(j, m)], edges[np.minimum(j + 1, m)]
-    starts = np.minimum(np.floor(lo[::_AREA_BLOCK]).astype(np.int64), n - span)
-    src = (starts[:, None] + np.arange(span)[None, :])[:, None, :].astype(np.float64)
-    lo, hi = lo.reshape(nb, _AREA_BLOCK, 1), hi.reshape(nb, _AREA_BLOCK, 1)
-    weights = np.clip(np.minimum(src + 1, hi) - np.maximum(src, lo), 0, None) / s
-    return starts.tolist(), span, weights.astype(np.float32)
+    i = np.arange(n)[None, :]
+    w = np.clip(np.minimum(i + 1, edges[1:, None]) - np.maximum(i, edges[:-1, None]), 0, None) / s
+    return _banded(w)
 
 
-def _area_rows(x: np.ndarray, m: int) -> np.ndarray:
-    """Area-average the rows of a 2-D float32 array from x.shape[0] to m: one small matrix product per
-    block and column strip, each small enough that BLAS runs it on the calling thread (its threads would
-    fight ONNX Runtime's for the cores)."""
-    starts, span, weights = _area_plan(x.shape[0], m)
+def _rows(x: np.ndarray, plan: tuple[list[int], int, np.ndarray]) -> np.ndarray:
+    """Resample the rows of a 2-D float32 array by a banded plan: one small matrix product per block and
+    column strip, each small enough that BLAS runs it on the calling thread (its threads would fight ONNX
+    Runtime's for the cores)."""
+    starts, span, weights = plan
     out = np.empty((len(starts) * _AREA_BLOCK, x.shape[1]), np.float32)
     strip = max(64, _ONE_THREAD_MNK // (_AREA_BLOCK * span))
     for b, a in enumerate(starts):
         rows = out[b * _AREA_BLOCK: (b + 1) * _AREA_BLOCK]
         for c in range(0, x.shape[1], strip):
             np.matmul(weights[b], x[a: a + span, c: c + strip], out=rows[:, c: c + strip])
-    return out[:m]
+    return out
 
 
-def _area_cols(y: np.ndarray, m: int) -> np.ndarray:
-    """The same along the columns of a 2-D float32 array (right-multiplied blocks, no transpose)."""
-    starts, span, weights = _area_plan(y.shape[1], m)
+def _cols(y: np.ndarray, plan: tuple[list[int], int, np.ndarray]) -> np.ndarray:
+    """The same along the columns (right-multiplied blocks, no transpose)."""
+    starts, span, weights = plan
     out = np.empty((y.shape[0], len(starts) * _AREA_BLOCK), np.float32)
     strip = max(64, _ONE_THREAD_MNK // (_AREA_BLOCK * span))
     wt = weights.transpose(0, 2, 1)
@@ -86,21 +96,28 @@ def _area_cols(y: np.ndarray, m: int) -> np.ndarray:
         rows = y[r: r + strip]
         for b, a in enumerate(starts):
             out[r: r + strip, b * _AREA_BLOCK: (b + 1) * _AREA_BLOCK] = rows[:, a: a + span] @ wt[b]
-    return out[:, :m]
+    return out
 
 
-def _area(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """OpenCV's INTER_AREA shrink, separably: rows on the pixel-interleaved image, then the columns
-    of each channel plane. float32 result."""
-    w_out, h_out = size
+def _separable(img: np.ndarray, row_plan, h_out: int, col_plan, w_out: int) -> np.ndarray:
+    """Apply banded row and column resampling (None: keep) to an (H, W) or (H, W, C) image: rows on the
+    pixel-interleaved image, then the columns of each channel plane. float32 result."""
     h, w = img.shape[:2]
     c = 1 if img.ndim == 2 else img.shape[2]
     x = img.reshape(h, w * c).astype(np.float32)
-    y = _area_rows(x, h_out) if h_out != h else x
+    y = _rows(x, row_plan)[:h_out] if row_plan is not None else x
     planes = y.reshape(h_out, w, c).transpose(2, 0, 1).reshape(c * h_out, w) if c > 1 else y
-    z = _area_cols(np.ascontiguousarray(planes), w_out) if w_out != w else planes
+    z = _cols(np.ascontiguousarray(planes), col_plan)[:, :w_out] if col_plan is not None else planes
     z = z.reshape(c, h_out, w_out).transpose(1, 2, 0)
     return z[..., 0] if img.ndim == 2 else z
+
+
+def _area(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """OpenCV's INTER_AREA shrink (float32 result)."""
+    w_out, h_out = size
+    h, w = img.shape[:2]
+    return _separable(img, _area_plan(h, h_out) if h_out != h else None, h_out,
+                      _area_plan(w, w_out) if w_out != w else None, w_out)
 
 
 def _linear_taps(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -268,7 +285,7 @@ def _fixed_kernel_u8(img: np.ndarray, k: np.ndarray) -> np.ndarray:
     while not np.all(np.mod(k * (1 << bits), 1) == 0):
         bits += 1
     ik = (k * (1 << bits)).astype(np.int64)
-    acc = img.astype(np.int32)
+    acc = img.astype(np.uint16 if int(ik.sum()) ** 2 * 255 < 1 << 16 else np.int32)
     for axis in (0, 1):
         acc = _correlate1d(acc, ik, axis)
     return np.clip((acc + (1 << (2 * bits - 1))) >> (2 * bits), 0, 255).astype(np.uint8) if bits else acc.astype(np.uint8)
@@ -463,8 +480,8 @@ def label(mask: np.ndarray) -> tuple[int, np.ndarray]:
     roots, comp = np.unique(parent, return_inverse=True)  # roots are each component's first run
     ids = (comp + 1).astype(np.int32)
     flat = np.zeros(h * (w + 1), np.int32)
-    np.add.at(flat, row * (w + 1) + x0, ids)
-    np.add.at(flat, row * (w + 1) + x1, -ids)
+    flat[row * (w + 1) + x0] = ids  # runs are apart, so no start meets an end
+    flat[row * (w + 1) + x1] = -ids
     labels[:] = np.cumsum(flat.reshape(h, w + 1), axis=1)[:, :w]
     return len(roots) + 1, labels
 
@@ -591,19 +608,17 @@ def warp_affine(img: np.ndarray, m: np.ndarray, size: tuple[int, int], inverse: 
     h, w = img.shape[:2]
     src = img.astype(np.float32)
     if m[0, 1] == 0 and m[1, 0] == 0:  # scale and shift: two 1-D passes
-        pad = np.pad(src, [(1, 1), (1, 1)] + [(0, 0)] * (src.ndim - 2))
 
-        def taps(n_out, scale, shift, n):
+        def plan(n_out, scale, shift, n):
             x = np.arange(n_out) * scale + shift
             x0 = np.floor(x)
-            t = (x - x0).astype(np.float32)
-            i0 = np.clip(x0.astype(np.int64) + 1, 0, n + 1)
-            i1 = np.clip(x0.astype(np.int64) + 2, 0, n + 1)
-            return np.stack([i0, i1], 1), np.stack([1 - t, t], 1)
+            t = x - x0
+            i = np.arange(n)[None, :]
+            x0 = x0[:, None]
+            return _banded((i == x0) * (1 - t)[:, None] + (i == x0 + 1) * t[:, None])  # 0 outside the frame
 
-        out = _apply_taps(pad, 0, *taps(h_out, m[1, 1], m[1, 2], h))
-        out = _apply_taps(out, 1, *taps(w_out, m[0, 0], m[0, 2], w))
-        return _out_dtype(img, out)
+        return _out_dtype(img, _separable(src, plan(h_out, m[1, 1], m[1, 2], h), h_out,
+                                          plan(w_out, m[0, 0], m[0, 2], w), w_out))
     yy, xx = np.mgrid[:h_out, :w_out].astype(np.float64)
     sx = m[0, 0] * xx + m[0, 1] * yy + m[0, 2]
     sy = m[1, 0] * xx + m[1, 1] * yy + m[1, 2]
