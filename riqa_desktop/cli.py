@@ -127,10 +127,10 @@ def _emit(a: Assessment, as_json: bool) -> None:
 def write_map(a: Assessment, folder: Path) -> Path | None:
     """16-bit grayscale PNG of the original photo's size (0 fine, 65535 surely degraded), and the
     overlay a person reads: the photo with the smooth map and its contour at the decision level."""
-    import cv2
     import numpy as np
 
     from .core.errors import InputError
+    from .core.imageops import write_png
     from .core.loading import read_file
     from .core.overlay import blend, decision_level
 
@@ -140,14 +140,14 @@ def write_map(a: Assessment, folder: Path) -> Path | None:
     stem = Path(display_path(a.path)).stem + (f"_f{a.metadata.frame_index + 1}" if a.metadata.n_frames > 1 else "")
     out = folder / f"{stem}_quality.png"
     full = a.quality_map.full_size()
-    cv2.imwrite(str(out), np.round(full * 65535).astype(np.uint16))
+    write_png(out, np.round(full * 65535).astype(np.uint16))
     try:
         frames = read_file(a.path)
         rgb = frames[min(a.metadata.frame_index, len(frames) - 1)].rgb
     except InputError:
         return out  # the 16-bit map is written; the photo went away meanwhile
     shown = blend(rgb, a.quality_map.full_size((rgb.shape[1], rgb.shape[0])), level=decision_level())
-    cv2.imwrite(str(folder / f"{stem}_overlay.png"), cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
+    write_png(folder / f"{stem}_overlay.png", shown)
     return out
 
 

@@ -26,13 +26,13 @@ def test_import_linter_contracts_are_kept():
 
 
 def test_core_cli_and_lean_backend_import_neither_torch_nor_qt():
-    """The lean app has no torch and the CLI no window: importing them must not load either."""
+    """The lean app has no torch and no OpenCV, the CLI no window: importing them must not load them."""
     code = (
         "import importlib, pkgutil, sys\n"
         "import riqa_desktop.core as c\n"
         "for m in pkgutil.iter_modules(c.__path__): importlib.import_module('riqa_desktop.core.' + m.name)\n"
         "import riqa_desktop.cli, riqa_desktop.app, riqa_desktop.selftest, riqa_desktop.models.onnx_backend\n"
-        "print(' '.join(m for m in ('torch', 'PySide6', 'pyqtgraph') if m in sys.modules))\n"
+        "print(' '.join(m for m in ('torch', 'PySide6', 'pyqtgraph', 'cv2') if m in sys.modules))\n"
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

@@ -52,6 +52,20 @@ def test_libraries_only_a_dropped_plugin_needed_go_with_it():
         "resources/advice.json"])
 
 
+def test_gdcm_keeps_one_copy_of_each_library_and_no_programs():
+    needs = {"src/_gdcmswig.so": {"libgdcmMSFF.so.3.2", "libstdc++.so.6"},
+             "src/libgdcmMSFF.so.3.2": {"libgdcmopenjp2.so.7"}}
+    toc = [entry("_gdcm/_gdcmswig.so", "EXTENSION"), entry("_gdcm/gdcm.py", "DATA"), entry("_gdcm/XML/Part3.xml", "DATA"),
+           entry("_gdcm/gdcmdump"), entry("_gdcm/scripts/gdcmdump.py", "DATA"),
+           *[entry("_gdcm/libgdcmMSFF.so" + v) for v in ("", ".3.2", ".3.2.6")],
+           *[entry("_gdcm/libgdcmopenjp2.so" + v) for v in ("", ".7", ".2.3.0")],
+           entry(PLUGINS + "platforms/libqxcb.so")]
+    kept = trim(toc, lambda src: needs.get(src, set()))
+    assert names(kept) == sorted(["_gdcm/_gdcmswig.so", "_gdcm/gdcm.py", "_gdcm/XML/Part3.xml",
+                                  "_gdcm/libgdcmMSFF.so.3.2", "_gdcm/libgdcmopenjp2.so.7",
+                                  PLUGINS + "platforms/libqxcb.so"])
+
+
 def test_folder_mb_counts_files_once(tmp_path):
     (tmp_path / "a").write_bytes(b"x" * 1_500_000)
     (tmp_path / "sub").mkdir()

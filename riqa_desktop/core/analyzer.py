@@ -98,13 +98,13 @@ def make_backend(models_dir=None, device: str = "auto", backend: str = "auto", m
 
 
 def thumbnail(rgb: np.ndarray, side: int) -> np.ndarray:
-    import cv2
+    from .imageops import shrink_to
 
     h, w = rgb.shape[:2]
     f = side / max(h, w)
     if f >= 1:
         return rgb.copy()
-    return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    return shrink_to(rgb, f)
 
 
 @dataclass

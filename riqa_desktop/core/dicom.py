@@ -140,10 +140,9 @@ def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImag
         rgb = _to_rgb8(np.asarray(frame), photometric, bits)
         h, w = rgb.shape[:2]
         if min_side and min(h, w) > min_side:
-            import cv2
+            from .imageops import shrink_to
 
-            f = min_side / min(h, w)
-            rgb = cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+            rgb = shrink_to(rgb, min_side / min(h, w))
         m = PhotoMetadata(**{**meta.as_dict(), "frame_index": i, "n_frames": len(frames)})
         out.append(LoadedImage(rgb=rgb, original_size=(w, h), metadata=m))
     return out

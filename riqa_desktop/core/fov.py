@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from . import imageops
 from .pixels import brightest
 
 WORK_SIDE = 512
@@ -68,7 +68,7 @@ def detect_fov(rgb: np.ndarray) -> FieldOfView:
     """The field of view of an (H, W, 3) uint8 photo, in its own pixel coordinates."""
     h, w = rgb.shape[:2]
     f = WORK_SIDE / max(h, w)
-    small = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else rgb
+    small = imageops.shrink_to(rgb, f) if f < 1 else rgb
     f = small.shape[1] / w
     fov = _detect_small(small)
     return fov.scaled(1.0 / f, w, h)
@@ -89,14 +89,14 @@ def _thresholds(v: np.ndarray) -> tuple[float, float]:
 
 def _detect_small(small: np.ndarray) -> FieldOfView:
     sh, sw = small.shape[:2]
-    v = cv2.GaussianBlur(brightest(small), (5, 5), 0).astype(np.float32)
+    v = imageops.gaussian_blur(brightest(small), ksize=5).astype(np.float32)
     whole = FieldOfView(sw / 2, sh / 2, float(np.hypot(sw, sh) / 2), sw, sh, found=False)
     strong, weak = _thresholds(v)
-    mask = cv2.morphologyEx((v > strong).astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
-    n, labels = cv2.connectedComponents(mask, connectivity=8)
+    mask = imageops.opening((v > strong).astype(np.uint8), 5)
+    n, labels = imageops.label(mask)
     if n <= 1:
         return whole
-    areas = np.bincount(labels.ravel(), minlength=n)  # a third of the time WithStats takes for them
+    areas = np.bincount(labels.ravel(), minlength=n)
     best = 1 + int(np.argmax(areas[1:]))
     if areas[best] < 0.05 * sh * sw:
         return whole
@@ -106,10 +106,10 @@ def _detect_small(small: np.ndarray) -> FieldOfView:
     # when it differs clearly (a lid shadow or dark crescent cut the strong field); otherwise the
     # strong circle stands, exactly as the shipped models were trained on. weak <= strong, so the
     # weak mask holds the strong component, all of it in one weak component: the one at its first pixel.
-    low = cv2.morphologyEx((v > weak).astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
-    _, low_labels = cv2.connectedComponents(low, connectivity=8)
+    low = imageops.opening((v > weak).astype(np.uint8), 5)
+    _, low_labels = imageops.label(low)
     grown = (low_labels == low_labels.flat[int(np.argmax(strong_comp))]).astype(np.uint8)
-    if cv2.countNonZero(grown) > areas[best]:  # the same pixels give the same circle
+    if np.count_nonzero(grown) > areas[best]:  # the same pixels give the same circle
         grown_circle = _circle_of(grown, sw, sh)
         if grown_circle is not None and (circle is None or _differs(circle, grown_circle)):
             circle = grown_circle
@@ -126,12 +126,9 @@ def _differs(a: tuple[float, float, float], b: tuple[float, float, float], tol: 
 
 def _circle_of(comp: np.ndarray, sw: int, sh: int) -> tuple[float, float, float] | None:
     """A plausible circle fitted to a component's hull boundary (frame edges and straight cuts skipped)."""
-    contours, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
-    filled = np.zeros_like(comp)
-    cv2.drawContours(filled, [hull], -1, 1, thickness=cv2.FILLED)
-    cnts, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    pts = cnts[0][:, 0, :].astype(np.float64)
+    filled = imageops.fill_convex(imageops.mask_hull(comp), comp.shape)
+    by, bx = np.nonzero(imageops.boundary(filled))
+    pts = np.column_stack([bx, by]).astype(np.float64)
     x, y = pts[:, 0], pts[:, 1]
     on_border = (x <= 1) | (y <= 1) | (x >= sw - 2) | (y >= sh - 2)
     pts = _drop_straight_cuts(pts[~on_border])

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from . import imageops
 from .fov import detect_fov
 
 WORK_SIDE = 128
@@ -41,7 +41,7 @@ def find_disc(rgb: np.ndarray) -> tuple[tuple[float, float], float] | None:
     """(disc centre in FOV radii, prominence) of the brightest disc-sized blob, or None."""
     h, w = rgb.shape[:2]
     f = WORK_SIDE / max(h, w)
-    small = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else rgb
+    small = imageops.shrink_to(rgb, f) if f < 1 else rgb
     fov = detect_fov(small)
     r = fov.r if fov.found else min(small.shape[:2]) / 2
     inside = fov.mask() if fov.found else np.ones(small.shape[:2], bool)
@@ -55,10 +55,10 @@ def find_disc(rgb: np.ndarray) -> tuple[tuple[float, float], float] | None:
     fill = float(np.median(g[inner]))
     g = np.where(inner, g, fill)
     # Background: a blur of about a third of the radius, done cheaply by shrinking.
-    bg = cv2.resize(cv2.resize(g, (8, 8), interpolation=cv2.INTER_AREA), g.shape[::-1], interpolation=cv2.INTER_CUBIC)
+    bg = imageops.resize(imageops.resize(g, (8, 8), "area"), g.shape[::-1], "cubic")
     bg = np.maximum(bg, 1.0)
     rel = g / bg
-    blob = cv2.GaussianBlur(rel, (0, 0), r * 0.06)
+    blob = imageops.gaussian_blur(rel, r * 0.06)
     blob = np.where(inner, blob, 0)
     y, x = np.unravel_index(int(np.argmax(blob)), blob.shape)
     vals = blob[inner]

@@ -194,13 +194,13 @@ def _read_raster(data: bytes, kind: str, min_side: int | None) -> LoadedImage:
 
 
 def _shrink(rgb: np.ndarray, min_side: int) -> np.ndarray:
-    import cv2
+    from .imageops import shrink_to
 
     h, w = rgb.shape[:2]
     f = min_side / min(h, w)
     if f >= 0.999:
         return rgb
-    return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    return shrink_to(rgb, f)
 
 
 _LAT_TOKEN = re.compile(r"(?:^|[_\-\s.])(od|os|re|le|right|left|r|l)(?=$|[_\-\s.])", re.I)

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
-from . import pixels
+from . import imageops, pixels
 from .measure import region_masks
 
 if TYPE_CHECKING:  # annotations only: assessment -> overlay -> mapregions must not loop back
@@ -57,8 +56,8 @@ def smoothed(grid: np.ndarray, field: np.ndarray | None = None) -> np.ndarray:
     """3x3 mean of the grid over the field's cells only (black corners and padding do not dilute the rim)."""
     g = np.nan_to_num(np.asarray(grid, np.float32), nan=0.0)
     inside = (_masks(g.shape[0])["whole"] if field is None else field).astype(np.float32)
-    num = cv2.blur(g * inside, (3, 3), borderType=cv2.BORDER_CONSTANT)
-    den = cv2.blur(inside, (3, 3), borderType=cv2.BORDER_CONSTANT)
+    num = imageops.box_blur(g * inside, 3)
+    den = imageops.box_blur(inside, 3)
     return np.where(inside > 0, num / np.maximum(den, 1e-3), 0.0).astype(np.float32)
 
 
@@ -140,18 +139,17 @@ def looks(a: Assessment, g: int) -> Looks | None:
     if scale <= 0:
         return None
     m = np.array([[scale, 0, geo.x0 * f], [0, scale, geo.y0 * f]], np.float64)
-    sq = cv2.warpAffine(th.astype(np.float32), m, (n, n), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    sq = imageops.warp_affine(th.astype(np.float32), m, (n, n), inverse=True)
     mx, mn = pixels.brightest(sq), pixels.darkest(sq)
     photo = (mx > 0).astype(np.float32)  # padding beyond a cut circle's edge is exactly black
-    area = np.maximum(cv2.resize(photo, (g, g), interpolation=cv2.INTER_AREA), 1e-3)
-    bright = cv2.resize(mx, (g, g), interpolation=cv2.INTER_AREA) / area  # mean over the photo's samples only
-    white = cv2.resize(mn, (g, g), interpolation=cv2.INTER_AREA) / area / np.maximum(bright, 1.0)
-    lap = np.abs(cv2.Laplacian(sq[..., 1], cv2.CV_32F))
-    sharp = cv2.resize(lap, (g, g), interpolation=cv2.INTER_AREA) / np.maximum(bright, 8.0) * 100
-    darkest = -cv2.resize(cv2.dilate(-cv2.resize(np.where(mx > 0, mx, bright.max()), (4 * g, 4 * g),
-                                                 interpolation=cv2.INTER_AREA),
-                                     np.ones((4, 4), np.uint8)), (g, g), interpolation=cv2.INTER_NEAREST)
+    area = np.maximum(imageops.resize(photo, (g, g)), 1e-3)
+    bright = imageops.resize(mx, (g, g)) / area  # mean over the photo's samples only
+    white = imageops.resize(mn, (g, g)) / area / np.maximum(bright, 1.0)
+    lap = np.abs(imageops.laplacian(sq[..., 1]))
+    sharp = imageops.resize(lap, (g, g)) / np.maximum(bright, 8.0) * 100
+    # Each cell's darkest 4x4 block of quarter-cell samples, about its first sample (a min filter, every 4th).
+    quarter = imageops.resize(np.where(mx > 0, mx, bright.max()), (4 * g, 4 * g))
+    darkest = imageops.resize(imageops.erode(quarter, 4), (g, g), "nearest")
     visible = area > 0.5
     return Looks(bright, white, sharp, darkest, visible)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import cv2
 import numpy as np
 
+from . import imageops
 from .pixels import brightest
 
 
@@ -51,7 +51,7 @@ def measure_regions(square: np.ndarray) -> dict:
     regions = _region_pixels(square.shape[0])
     bright = brightest(square).astype(np.float32).ravel()
     green = square[..., 1].astype(np.float32)
-    lap = np.abs(cv2.Laplacian(cv2.GaussianBlur(green, (3, 3), 0), cv2.CV_32F)).ravel()
+    lap = np.abs(imageops.laplacian(imageops.gaussian_blur(green, ksize=3))).ravel()
     green = green.ravel()
     out: dict = {}
     for name, idx in regions.items():

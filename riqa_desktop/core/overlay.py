@@ -11,8 +11,9 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
+
+from . import imageops
 
 FINE = 8  # smooth-grid samples per grid cell
 
@@ -21,8 +22,8 @@ def smooth_grid(grid: np.ndarray) -> np.ndarray:
     """(G, G) patch grid -> (8G, 8G) smooth field in [0, 1], 0 outside the inscribed circle."""
     g = np.nan_to_num(np.asarray(grid, np.float32), nan=0.0)
     n = g.shape[0] * FINE
-    up = cv2.resize(g, (n, g.shape[1] * FINE), interpolation=cv2.INTER_CUBIC)
-    up = cv2.GaussianBlur(up, (0, 0), FINE / 2)
+    up = imageops.resize(g, (n, g.shape[1] * FINE), "cubic")
+    up = imageops.gaussian_blur(up, FINE / 2)
     yy, xx = np.mgrid[:n, :n]
     c = (n - 1) / 2
     inside = np.clip((n / 2 - np.hypot(xx - c, yy - c)) / 2.0, 0.0, 1.0)  # a soft rim, two samples wide
@@ -33,25 +34,25 @@ def contour_mask(values: np.ndarray, level: float, width: int | None = None) -> 
     """(light line, dark outline) boolean masks where `values` crosses `level`."""
     h, w = values.shape[:2]
     width = width or max(1, round(max(h, w) / 400))
-    region = (values >= level).astype(np.uint8)
-    contours, _ = cv2.findContours(region, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    dark = np.zeros((h, w), np.uint8)
-    light = np.zeros((h, w), np.uint8)
-    cv2.drawContours(dark, contours, -1, 1, width + 2, cv2.LINE_AA)
-    cv2.drawContours(light, contours, -1, 1, width, cv2.LINE_AA)
-    return light.astype(bool), dark.astype(bool)
+    # The region's edge pixels (outer and hole borders, and where it meets the frame), widened to a line.
+    edge = imageops.boundary(values >= level).astype(np.uint8)
+
+    def line(t: int) -> np.ndarray:
+        return imageops.dilate(edge, imageops.ellipse_kernel(2 * (t // 2) + 1)) > 0
+
+    return line(width), line(width + 2)
 
 
 def colorize(values: np.ndarray) -> np.ndarray:
     """[0, 1] floats -> (H, W, 3) uint8 RGB with OpenCV's cividis map."""
     v = np.clip(values * 255.0, 0, 255).astype(np.uint8)
-    return cv2.applyColorMap(v, cv2.COLORMAP_CIVIDIS)[..., ::-1]
+    return imageops.CIVIDIS[v]
 
 
 def blend(rgb: np.ndarray, values: np.ndarray, opacity: float = 0.65, level: float | None = None) -> np.ndarray:
     """Photo with the map on top (alpha = opacity * value) and, with `level`, its contour."""
     if values.shape != rgb.shape[:2]:
-        values = cv2.resize(values, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+        values = imageops.resize(values, (rgb.shape[1], rgb.shape[0]), "linear")
     alpha = (np.clip(values, 0, 1) * opacity)[..., None]
     out = rgb.astype(np.float32) * (1 - alpha) + colorize(values).astype(np.float32) * alpha
     out = np.clip(out, 0, 255).astype(np.uint8)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from . import imageops
 from .fov import FieldOfView, detect_fov
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -45,9 +45,7 @@ class Geometry:
              [0, self.side * s / gh, self.y0 * s + 0.5 * self.side * s / gh - 0.5]],
             dtype=np.float64,
         )
-        return cv2.warpAffine(
-            grid.astype(np.float32), m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
-        )
+        return imageops.warp_affine(grid.astype(np.float32), m, (ow, oh))
 
 
 def square_crop(rgb: np.ndarray, fov: FieldOfView, size: int, mask_outside: bool = True) -> np.ndarray:
@@ -64,8 +62,7 @@ def square_crop(rgb: np.ndarray, fov: FieldOfView, size: int, mask_outside: bool
     sq = np.zeros((side, side, 3), np.uint8)
     if sx1 > sx0 and sy1 > sy0:
         sq[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
-    interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
-    out = cv2.resize(sq, (size, size), interpolation=interp)
+    out = imageops.resize(sq, (size, size), "area" if side > size else "linear")
     if mask_outside and fov.found:
         out[~circle_mask(size)] = 0
     return out
@@ -103,7 +100,7 @@ def prepare(rgb: np.ndarray, sizes: tuple[int, ...], scale: float = 1.0,
     squares = {big: square_crop(rgb, fov, big)}
     for s in sizes:
         if s not in squares:
-            squares[s] = cv2.resize(squares[big], (s, s), interpolation=cv2.INTER_AREA)
+            squares[s] = imageops.resize(squares[big], (s, s), "area")
     return Prepared(fov=fov, geometry=square_geometry(fov, scale, orig), squares=squares)
 
 

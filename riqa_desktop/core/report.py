@@ -15,9 +15,9 @@ import os
 import shutil
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from . import imageops
 from .assessment import ATTRIBUTES, GRADE_WORDS, Assessment
 from .loading import display_path
 
@@ -62,8 +62,7 @@ def write_csv(assessments: list[Assessment], path: Path) -> None:
 
 
 def jpeg_data_uri(rgb: np.ndarray) -> str:
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82])
-    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii") if ok else ""
+    return "data:image/jpeg;base64," + base64.b64encode(imageops.encode_jpeg(rgb, 82)).decode("ascii")
 
 
 _STYLE = """

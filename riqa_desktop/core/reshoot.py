@@ -19,9 +19,9 @@ import uuid
 from collections import deque
 from datetime import datetime, timedelta, timezone
 
-import cv2
 import numpy as np
 
+from . import imageops
 from .advice import MAX_ITEMS, make_item, texts
 from .assessment import Assessment
 from .sameeye import WINDOW_S, Shot, parse_time, same_eye
@@ -45,19 +45,20 @@ def lens_spots(thumb: np.ndarray | None) -> list[tuple[float, float]]:
     if thumb is None or thumb.ndim != 3:
         return []
     h, w = thumb.shape[:2]
-    g = cv2.GaussianBlur(thumb[..., 1], (3, 3), 0)
-    field = cv2.erode((thumb.max(axis=2) > 25).astype(np.uint8), np.ones((9, 9), np.uint8))
+    g = imageops.gaussian_blur(np.ascontiguousarray(thumb[..., 1]), ksize=3)
+    field = imageops.erode((thumb.max(axis=2) > 25).astype(np.uint8), 9)
     k = max(5, int(round(max(h, w) * 0.06)) | 1)
-    dark = cv2.subtract(cv2.morphologyEx(g, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))), g)
+    dark = imageops.closing(g, imageops.ellipse_kernel(k)) - g  # a closing never darkens: no wrap-around
     kk = max(3, (k // 2) | 1)
-    spots = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kk, kk)))
+    spots = imageops.opening(dark, imageops.ellipse_kernel(kk))
     spots = np.where(field > 0, spots, 0).astype(np.uint8)
-    n, _, stats, cents = cv2.connectedComponentsWithStats((spots > 12).astype(np.uint8))
+    n, labels = imageops.label(spots > 12)
+    areas, cents = imageops.component_stats(labels, n)
     out = []
     for i in range(1, n):
         x, y = float(cents[i][0] / w), float(cents[i][1] / h)
         # The fovea is a dark round spot at the middle of every macula-centred photo.
-        if stats[i, cv2.CC_STAT_AREA] >= 4 and np.hypot(x - 0.5, y - 0.5) > FOVEA_ZONE:
+        if areas[i] >= 4 and np.hypot(x - 0.5, y - 0.5) > FOVEA_ZONE:
             out.append((x, y))
     return out
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import cv2
 import numpy as np
+
+from . import imageops
 
 SIDE = 128  # prints are made at this size whatever the photo's resolution (thumbnails are <= 256 px)
 ANGLES = np.arange(-7.5, 7.6, 2.5)  # a re-shot's rotation, degrees
@@ -49,10 +50,10 @@ _INNER = _disc_mask(SIDE, 0.8)
 
 def _lines(flat: np.ndarray, sigma: float) -> np.ndarray:
     """Hessian line measure at `sigma`: high on dark lines, low on round spots and flat parts."""
-    sm = cv2.GaussianBlur(flat, (0, 0), sigma)
-    dxx = cv2.Sobel(sm, cv2.CV_32F, 2, 0, ksize=3)
-    dyy = cv2.Sobel(sm, cv2.CV_32F, 0, 2, ksize=3)
-    dxy = cv2.Sobel(sm, cv2.CV_32F, 1, 1, ksize=3)
+    sm = imageops.gaussian_blur(flat, sigma)
+    dxx = imageops.sobel(sm, 2, 0)
+    dyy = imageops.sobel(sm, 0, 2)
+    dxy = imageops.sobel(sm, 1, 1)
     root = np.sqrt((dxx - dyy) ** 2 + 4 * dxy**2)
     l1, l2 = (dxx + dyy + root) / 2, (dxx + dyy - root) / 2
     return np.clip(l1 - BLOB * np.abs(l2), 0, None)
@@ -67,8 +68,7 @@ def eye_print(thumb: np.ndarray | None) -> np.ndarray | None:
     h, w = thumb.shape[:2]
     side = min(h, w)
     y0, x0 = (h - side) // 2, (w - side) // 2
-    sq = cv2.resize(np.ascontiguousarray(thumb[y0: y0 + side, x0: x0 + side]), (SIDE, SIDE),
-                    interpolation=cv2.INTER_AREA if side > SIDE else cv2.INTER_LINEAR)
+    sq = imageops.resize(thumb[y0: y0 + side, x0: x0 + side], (SIDE, SIDE), "area" if side > SIDE else "linear")
     g = sq[..., 1].astype(np.float32)
     v = sq.max(axis=2)
     c = SIDE // 16
@@ -78,10 +78,10 @@ def eye_print(thumb: np.ndarray | None) -> np.ndarray | None:
     # Divide by the local brightness (a shadow or vignetting is multiplicative), then a Hessian
     # line measure: high on the centre line of dark, thin structures (vessels), low on round spots.
     sigma = SIDE / 20
-    light = cv2.GaussianBlur(g * inside, (0, 0), sigma) / (cv2.GaussianBlur(inside, (0, 0), sigma) + 1e-3)
+    light = imageops.gaussian_blur(g * inside, sigma) / (imageops.gaussian_blur(inside, sigma) + 1e-3)
     flat = np.where(inside > 0, g / (light + 4.0), 1.0).astype(np.float32)
     ridge = _lines(flat, RIDGE_SIGMA)
-    keep = cv2.erode(inside.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
+    keep = imageops.erode(inside.astype(np.uint8), imageops.ellipse_kernel(9)) > 0
     if keep.sum() < 0.2 * SIDE * SIDE:
         return None
     ridge[~keep] = 0
@@ -95,14 +95,14 @@ def eye_print(thumb: np.ndarray | None) -> np.ndarray | None:
 
 def _best_rotation(a: np.ndarray, b: np.ndarray) -> float:
     """The angle that best lines `b` up with `a`, found cheaply at half size."""
-    a2, b2 = cv2.pyrDown(a), cv2.pyrDown(b)
+    a2, b2 = imageops.pyr_down(a), imageops.pyr_down(b)
     n = a2.shape[0]
     t = int(n * 0.4)
     tpl = a2[n // 2 - t: n // 2 + t, n // 2 - t: n // 2 + t]
     best, angle = -2.0, 0.0
     for ang in ANGLES:
-        rot = cv2.warpAffine(b2, cv2.getRotationMatrix2D(((n - 1) / 2, (n - 1) / 2), float(ang), 1.0), (n, n))
-        score = float(cv2.matchTemplate(rot, tpl, cv2.TM_CCOEFF_NORMED).max())
+        rot = imageops.warp_affine(b2, imageops.rotation_matrix(((n - 1) / 2, (n - 1) / 2), float(ang)), (n, n))
+        score = float(imageops.match_template(rot, tpl).max())
         if score > best:
             best, angle = score, float(ang)
     return angle
@@ -110,7 +110,7 @@ def _best_rotation(a: np.ndarray, b: np.ndarray) -> float:
 
 def _rotate(p: np.ndarray, angle: float) -> np.ndarray:
     c = (SIDE - 1) / 2
-    return cv2.warpAffine(p, cv2.getRotationMatrix2D((c, c), angle, 1.0), (SIDE, SIDE))
+    return imageops.warp_affine(p, imageops.rotation_matrix((c, c), angle), (SIDE, SIDE))
 
 
 def _agreeing(a: np.ndarray, b: np.ndarray) -> tuple[int, tuple[int, int]]:
@@ -124,9 +124,9 @@ def _agreeing(a: np.ndarray, b: np.ndarray) -> tuple[int, tuple[int, int]]:
             blk = a[y: y + BLOCK, x: x + BLOCK]
             if np.count_nonzero(blk) < 0.05 * BLOCK * BLOCK:
                 continue  # nothing to match (no vessels, or a shadow)
-            r = cv2.matchTemplate(b[y - SEARCH: y + BLOCK + SEARCH, x - SEARCH: x + BLOCK + SEARCH], blk,
-                                  cv2.TM_CCOEFF_NORMED)
-            _, v, _, (px, py) = cv2.minMaxLoc(r)
+            r = imageops.match_template(b[y - SEARCH: y + BLOCK + SEARCH, x - SEARCH: x + BLOCK + SEARCH], blk)
+            py, px = np.unravel_index(int(np.argmax(r)), r.shape)
+            v = float(r[py, px])
             if v > BLOCK_MIN_NCC:
                 shifts.append((px - SEARCH, py - SEARCH))
     if not shifts:

@@ -11,8 +11,9 @@ import hashlib
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
+
+from . import imageops
 
 from .assessment import Assessment
 from .loading import display_path
@@ -46,14 +47,13 @@ class ThumbnailStore:
 
     def get(self, path: str, frame: int, overlay: bool = False, reduce: int = 1) -> np.ndarray | None:
         """The RGB thumbnail, decoded at 1/`reduce` (1, 2, 4, 8: JPEG DCT scaling), or None."""
-        flags = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
-                 8: cv2.IMREAD_REDUCED_COLOR_8}[reduce]
+        if reduce not in (1, 2, 4, 8):
+            raise KeyError(reduce)
         try:
-            data = np.fromfile(self.file(path, frame, overlay), np.uint8)
+            data = self.file(path, frame, overlay).read_bytes()
         except OSError:
             return None
-        bgr = cv2.imdecode(data, flags) if data.size else None
-        return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return imageops.decode_jpeg(data, reduce) if data else None
 
     def jpeg(self, path: str, frame: int, overlay: bool = False) -> bytes | None:
         try:
@@ -63,8 +63,6 @@ class ThumbnailStore:
 
     @staticmethod
     def _write(target: Path, rgb: np.ndarray) -> None:
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, QUALITY])
-        if ok:
-            tmp = target.with_suffix(".tmp")
-            tmp.write_bytes(buf.tobytes())
-            os.replace(tmp, target)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(imageops.encode_jpeg(rgb, QUALITY))
+        os.replace(tmp, target)

@@ -9,12 +9,12 @@ only for the overlay that shows where vessels are expected but not seen.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core import imageops
 from .backbones import create_backbone
 from .registry import register_family
 
@@ -74,8 +74,7 @@ def vessel_input(rgb: np.ndarray) -> np.ndarray:
     Green carries the vessel contrast in every fundus camera; CLAHE evens out
     the illumination differences between DRIVE, CHASE_DB1, HRF and DRIMDB.
     """
-    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
-    g = clahe.apply(np.ascontiguousarray(rgb[..., 1]))
+    g = imageops.clahe(rgb[..., 1], clip_limit=2.0, tiles=8)
     return g.astype(np.float32) / 127.5 - 1.0
 
 
@@ -92,12 +91,12 @@ def segment_vessels(rgb: np.ndarray, vessel_model: nn.Module) -> np.ndarray:
 
 def vessel_map(square: np.ndarray, vessel_model: nn.Module, size: int = VUAD_SIZE) -> np.ndarray:
     """Vessel map of a FOV square as stage 1 sees it: size x size in [0, 1], 0 outside the FOV and below the floor."""
-    sq = cv2.resize(square, (VESSEL_SIZE, VESSEL_SIZE), interpolation=cv2.INTER_AREA)
+    sq = imageops.resize(square, (VESSEL_SIZE, VESSEL_SIZE), "area")
     prob = segment_vessels(sq, vessel_model)
     yy, xx = np.ogrid[:VESSEL_SIZE, :VESSEL_SIZE]
     c = (VESSEL_SIZE - 1) / 2
     prob[(xx - c) ** 2 + (yy - c) ** 2 > (VESSEL_SIZE / 2 - 2) ** 2] = 0
-    small = cv2.resize(prob, (size, size), interpolation=cv2.INTER_AREA)
+    small = imageops.resize(prob, (size, size), "area")
     small[small <= VESSEL_FLOOR] = 0
     return small
 
@@ -122,7 +121,7 @@ def missing_vessels_map(square_uint8: np.ndarray, vessel_model: nn.Module, vuad_
     vmap = vessel_map(square_uint8, vessel_model)
     added = (inpaint(vmap, vuad_model) - vmap > ANOMALY_THRESHOLD).astype(np.float32)
     k = max(1, vmap.shape[0] // grid)
-    share = cv2.blur(added, (k, k), borderType=cv2.BORDER_CONSTANT)
+    share = imageops.box_blur(added, k)
     soft = np.clip((share - fraction / 2) / (fraction / 2), 0, 1).astype(np.float32)
     s = square_uint8.shape[0]
-    return cv2.resize(soft, (s, s), interpolation=cv2.INTER_LINEAR)
+    return imageops.resize(soft, (s, s), "linear")
