@@ -60,16 +60,39 @@ def _banded(weights: np.ndarray) -> tuple[list[int], int, np.ndarray]:
 
 
 @lru_cache(maxsize=64)
-def _area_plan(n: int, m: int) -> tuple[list[int], int, np.ndarray]:
-    """OpenCV INTER_AREA from n to m <= n samples: output j averages [j s, (j + 1) s), s = n / m, the
-    pixels it cuts counted by the share they cover."""
+def _area_tab(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV's INTER_AREA table from n to m <= n samples (computeResizeAreaTab): output j averages
+    [j s, (j + 1) s), s = n / m, the pixels it cuts weighted by the share they cover (shares under 1e-3
+    left out), float32 weights. (index, weight) as (m, K) arrays in OpenCV's order, unused slots weight 0."""
     s = n / m
-    edges = np.arange(m + 1) * s
-    near = np.rint(edges)
-    edges = np.where(np.abs(edges - near) < 1e-6, near, edges)
-    i = np.arange(n)[None, :]
-    w = np.clip(np.minimum(i + 1, edges[1:, None]) - np.maximum(i, edges[:-1, None]), 0, None) / s
-    return _banded(w)
+    rows: list[list[tuple[int, np.float32]]] = []
+    for j in range(m):
+        f1 = j * s
+        f2 = f1 + s
+        cell = min(s, n - f1)
+        s1, s2 = int(np.ceil(f1)), min(int(np.floor(f2)), n - 1)
+        s1 = min(s1, s2)
+        taps = [(s1 - 1, np.float32((s1 - f1) / cell))] if s1 - f1 > 1e-3 else []
+        taps += [(i, np.float32(1.0 / cell)) for i in range(s1, s2)]
+        if f2 - s2 > 1e-3:
+            taps.append((s2, np.float32(min(min(f2 - s2, 1.0), cell) / cell)))
+        rows.append(taps)
+    k = max(len(t) for t in rows)
+    idx = np.zeros((m, k), np.int64)
+    w = np.zeros((m, k), np.float32)
+    for j, taps in enumerate(rows):
+        for t, (i, a) in enumerate(taps):
+            idx[j, t], w[j, t] = i, a
+    return idx, w
+
+
+@lru_cache(maxsize=64)
+def _area_plan(n: int, m: int) -> tuple[list[int], int, np.ndarray]:
+    """`_area_tab` as a banded matrix."""
+    idx, w = _area_tab(n, m)
+    dense = np.zeros((m, n), np.float64)
+    np.add.at(dense, (np.repeat(np.arange(m), idx.shape[1]), idx.ravel()), w.ravel().astype(np.float64))
+    return _banded(dense)
 
 
 def _rows(x: np.ndarray, plan: tuple[list[int], int, np.ndarray]) -> np.ndarray:
@@ -113,11 +136,45 @@ def _separable(img: np.ndarray, row_plan, h_out: int, col_plan, w_out: int) -> n
 
 
 def _area(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """OpenCV's INTER_AREA shrink (float32 result)."""
+    """OpenCV's INTER_AREA shrink (float32 result): banded matrix products, whose sums differ from OpenCV's
+    only in the last bits."""
     w_out, h_out = size
     h, w = img.shape[:2]
     return _separable(img, _area_plan(h, h_out) if h_out != h else None, h_out,
                       _area_plan(w, w_out) if w_out != w else None, w_out)
+
+
+def _area_u8(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """cv2.resize(img, size, INTER_AREA) for uint8, to the bit. Whole-number factors take OpenCV's fast path
+    (integer sums; halves round up at 2x2). Otherwise the few results within a hair of a half are summed
+    again in OpenCV's order and float32 steps (columns, then rows), so they round as OpenCV's do."""
+    w_out, h_out = size
+    h, w = img.shape[:2]
+    out = _area(img, size)
+    fx, fy = w / w_out, h / h_out
+    if fx == int(fx) and fy == int(fy):
+        total = np.rint(out * np.float32(fx * fy))  # the integer sum of each block
+        if (fx, fy) == (2, 2):
+            return np.clip((total + 2) // 4, 0, 255).astype(np.uint8)
+        return np.clip(np.rint(total.astype(np.float32) * np.float32(1 / (fx * fy))), 0, 255).astype(np.uint8)
+    near = np.abs(out - np.floor(out) - np.float32(0.5)) < 2e-3
+    if near.any():
+        pick = np.nonzero(near)
+        y, x = pick[0], pick[1]
+        ch = pick[2] if img.ndim == 3 else None
+        xi, xw = _area_tab(w, w_out) if w_out != w else (np.arange(w)[:, None], np.ones((w, 1), np.float32))
+        yi, yw = _area_tab(h, h_out) if h_out != h else (np.arange(h)[:, None], np.ones((h, 1), np.float32))
+        total = None
+        for ky in range(yi.shape[1]):
+            row = yi[y, ky]
+            acc = np.zeros(len(y), np.float32)
+            for kx in range(xi.shape[1]):
+                v = img[row, xi[x, kx], ch] if ch is not None else img[row, xi[x, kx]]
+                acc = acc + v.astype(np.float32) * xw[x, kx]
+            term = yw[y, ky] * acc
+            total = term if total is None else total + term
+        out[near] = total
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def _linear_taps(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -191,10 +248,7 @@ def resize(img: np.ndarray, size: tuple[int, int], method: str = "area") -> np.n
     if method == "area" and (h_out > h or w_out > w):
         method = "linear"  # as OpenCV's INTER_AREA does when enlarging
     if method == "area":
-        out = _area(img, (w_out, h_out))
-        if img.dtype == np.uint8 and (h, w) == (2 * h_out, 2 * w_out):  # OpenCV's 2x2 path rounds halves up
-            return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
-        return _out_dtype(img, out)
+        return _area_u8(img, (w_out, h_out)) if img.dtype == np.uint8 else _out_dtype(img, _area(img, (w_out, h_out)))
     if method == "linear" and img.dtype == np.uint8:
         return _linear_u8(img, (w_out, h_out))
     taps = {"linear": _linear_taps, "cubic": _cubic_taps}[method]
