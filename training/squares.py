@@ -16,11 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from riqa_desktop.core import fov, loading, preprocess
+from riqa_desktop.core import fov, imageops, loading, preprocess
 from riqa_desktop.core.loading import read_image
 from riqa_desktop.core.preprocess import prepare
 
-PREP_ID = hashlib.sha1("".join(inspect.getsource(m) for m in (loading, fov, preprocess)).encode()).hexdigest()[:12]
+PREP_ID = hashlib.sha1("".join(inspect.getsource(m) for m in (loading, fov, preprocess, imageops)).encode()).hexdigest()[:12]
 
 
 def fov_square(path: Path, size: int, min_side: int, cache_dir: Path | None = None) -> np.ndarray:
