@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,14 @@ from pydicom.uid import (
     generate_uid,
 )
 
+_uid_count = itertools.count()
+
+
+def _uid() -> str:
+    """A unique UID that is the same on every run (the fuzzer's seeds must reproduce their mutants)."""
+    return generate_uid(entropy_srcs=["riqa-desktop tests", str(next(_uid_count))])
+
+
 SOP = {
     "op8": OphthalmicPhotography8BitImageStorage,
     "op16": OphthalmicPhotography16BitImageStorage,
@@ -50,12 +59,13 @@ def base_dataset(sop: str = "op8", laterality: str = "R") -> Dataset:
     ds.AcquisitionDateTime = "20261122101530"
     ds.Manufacturer = "TestCam"
     ds.ManufacturerModelName = "FC-1"
-    ds.StudyInstanceUID = generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
+    ds.StudyInstanceUID = _uid()
+    ds.SeriesInstanceUID = _uid()
     return ds
 
 
 def _finish(ds: Dataset, path: Path) -> Path:
+    ds.SOPInstanceUID = _uid()  # not pydicom's random one
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     ds.save_as(path, enforce_file_format=True)
     return path
@@ -117,9 +127,7 @@ def write_unsupported(path: Path, rgb: np.ndarray) -> Path:
 
 
 def write_no_pixels(path: Path) -> Path:
-    ds = base_dataset("op8")
-    ds.SOPInstanceUID = generate_uid()
-    return _finish(ds, path)
+    return _finish(base_dataset("op8"), path)
 
 
 # The syntaxes clinics send beyond the ones Pillow writes: each encoded by a

@@ -216,3 +216,32 @@ def test_modality_gate_reads_the_anatomic_region_code():
     assert refusal(ds("1.2.840.10008.5.1.4.1.1.77.1.2", "5665001", "Retinal structure")) is None
     assert refusal(ds(VL_PHOTO, "81745001", "Eye structure")) is None
     assert refusal(ds(VL_PHOTO, "39937001", "Skin structure")) == "not a fundus photo: a photo of the skin structure"
+
+
+def test_a_jpeg_lossless_file_that_kills_its_decoder_costs_only_that_file(tmp_path, small_retina):
+    """GDCM aborts the process on some corrupt codestreams (the fuzzer's case 3004992): the decode runs in a
+    child process, so that file gets a one-line reason and the next file still decodes."""
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    from fuzz_loaders import mutate, seeds
+
+    from riqa_desktop.core import codec_sandbox
+
+    base = seeds(tmp_path)
+    rng = random.Random(3004992)
+    kind = rng.choice(sorted(base))
+    bad = tmp_path / "bad.dcm"
+    bad.write_bytes(mutate(base[kind], rng))
+    good = write_syntax(tmp_path / "good.dcm", small_retina, "jpeg_lossless_sv1")
+    for _ in range(2):  # the worker that died is replaced each time
+        with pytest.raises(errors.InputError) as exc:
+            read_file(bad)
+        assert "crashed" in str(exc.value) and "\n" not in str(exc.value)
+        assert np.array_equal(read_image(good).rgb, small_retina)
+    for proc in list(codec_sandbox._worker()._processes.values()):  # killed from outside while idle
+        proc.kill()
+        proc.join()
+    assert np.array_equal(read_image(good).rgb, small_retina)

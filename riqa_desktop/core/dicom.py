@@ -16,7 +16,6 @@ from typing import BinaryIO
 import numpy as np
 
 from . import errors
-from .applog import c_stderr_to_log
 from .modality import refusal
 from .photo import MAX_PIXELS, LoadedImage, PhotoMetadata, to_rgb8
 
@@ -51,8 +50,10 @@ _SHORT_NAMES = {
 
 
 # python-gdcm lets some C++ exceptions end the whole process (seen in its RLE
-# codec on an odd image size), so it decodes only JPEG Lossless, for which no
-# other permissive decoder exists; pydicom, Pillow and pyjpegls do the rest.
+# codec on an odd image size, and in JPEG Lossless on corrupt data), so it
+# decodes only JPEG Lossless, for which no other permissive decoder exists,
+# and does that in a child process (codec_sandbox); pydicom, Pillow and
+# pyjpegls do the rest.
 _GDCM_ONLY_FOR = {"1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"}
 _plugins_chosen = False
 _plugins_lock = threading.Lock()  # loader threads may open their first DICOM files together
@@ -121,8 +122,10 @@ def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImag
             return fast
     try:
         if ts in _GDCM_ONLY_FOR:
-            with c_stderr_to_log():
-                arr = ds.pixel_array
+            from .codec_sandbox import pixel_array
+
+            source.seek(0)
+            arr = pixel_array(source.read())
         else:
             arr = ds.pixel_array
     except (ValueError, AttributeError, KeyError, IndexError, TypeError, EOFError, OSError) as exc:
@@ -132,6 +135,8 @@ def read_dicom(source: BinaryIO, min_side: int | None = None) -> list[LoadedImag
                 f"unsupported compression: {SUPPORTED_TS.get(ts, ts)} could not be decoded here"
             ) from None
         raise errors.NotAnImageError("DICOM pixel data does not match its header") from None
+    except errors.InputError:
+        raise
     except Exception:
         raise errors.NotAnImageError("DICOM pixel data is corrupt") from None
     frames = arr if n_frames > 1 else arr[None]
