@@ -117,3 +117,37 @@ def test_quadratic_kappa():
     y = np.array([0, 1, 2, 2, 0])
     assert qwk(y, y) == pytest.approx(1.0)
     assert qwk(y, 2 - y) < 0
+
+
+def test_outer_eye_pictures_are_fixed_by_seed_and_go_through_the_app_crop():
+    from training.outer_eye import pictures
+
+    a, b, c = pictures(2, seed=5), pictures(2, seed=5), pictures(2, seed=6)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b)) and not np.array_equal(a[0], c[0])
+    assert a[0].dtype == np.uint8 and a[0].ndim == 3 and a[0].std() > 10
+    assert prepare(a[0], (160,)).squares[160].shape == (160, 160, 3)
+
+
+def test_not_fundus_refit_moves_only_its_head(square):
+    """The refit learns the rendered close-ups as not-a-fundus and leaves every other head as it was."""
+    from training.multitask.eyeq import Bank
+    from training.multitask.not_fundus import outer_eye_squares, refit_not_fundus
+
+    torch.manual_seed(0)
+    model = new_model(CFG).eval()
+    rng = np.random.default_rng(0)
+    fundus = np.stack([views.geometry(square, rng)[0] for _ in range(12)])
+    n = len(fundus)
+    b = Bank(bank.BANK_BLOCKS, feats=bank.trunk(model, fundus), grade=np.zeros(n, np.int64), grade_w=np.ones(n, np.float32),
+             nf=np.zeros(n, np.float32), det=np.full((n, 3), -1, np.float32), eye=-np.ones(n, np.int64),
+             group=np.array(["eyeq"] * n), split=np.array(["train"] * n), src=np.arange(n))
+    cfg = {**CFG, "seed": 0, "input_size": 160, "student": {"mix": {"eyeq": 1.0}},
+           "not_fundus_refit": {"outer_eye_pictures": 6, "views": 2, "outer_eye_share": 1.0, "max_rows_per_group": 100,
+                                "lbfgs_iterations": 50, "l2": 1e-4}}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    info = refit_not_fundus(model, b, cfg)
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed == {"heads.not_fundus.weight", "heads.not_fundus.bias"}
+    assert info["outer_eye_training_views"] == 12 and info["training_accuracy"] == 1.0
+    out = bank.predict(model, np.concatenate([fundus[:4], outer_eye_squares(4, 1, 160)]))["not_fundus"].reshape(-1)
+    assert out[:4].max() < 0 < out[4:].min()

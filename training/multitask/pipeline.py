@@ -1,4 +1,4 @@
-"""`reproduce`: bank -> teacher -> student + single-task baseline -> tune-split calibration -> card.
+"""`reproduce`: bank -> teacher -> student + single-task baseline -> not-fundus head refit -> tune-split calibration -> card.
 
 Every stage resumes from its checkpoint under the run folder, so an interrupted run
 continues where it stopped; a finished stage is only reloaded.
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..common import data_root
 from .eyeq import advanced, build_bank, run_student, run_teacher
+from .not_fundus import refit_not_fundus
 from .release import eyeq_val_predictions, make_card, paired_bootstrap, ship
 from .tune import calibrate_on_tune
 
@@ -32,7 +33,10 @@ def run_stage(cfg: dict, run_dir, stage: str):
         return student
     single, _ = run_student(cfg, run / "single_task", bank, None, single_task=True)
     root = data_root(cfg)
+    refit = refit_not_fundus(student, bank, cfg) if cfg.get("not_fundus_refit") else None
     card = make_card(cfg, calibrate_on_tune(student, bank, cfg), result, root, student)
+    if refit:
+        card["not_fundus_refit"] = refit
     single_card = {**card, **calibrate_on_tune(single, bank, cfg)}
     y, pred_multi = eyeq_val_predictions(student, card, root)
     _, pred_single = eyeq_val_predictions(single, single_card, root)

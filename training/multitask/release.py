@@ -85,7 +85,10 @@ def make_card(cfg: dict, tuned: dict, result: dict, root: Path, model) -> dict:
                      f"from generators {gens} (rule grade, weight 0.3)",
             "details": "the Teacher's soft pseudo-labels on the real photos; engine labels on the synthetic views. "
                        f"Teacher: trained on the synthetic defects of generators {gens} only",
-            "not_fundus": "DRIMDB training outliers, scikit-image sample pictures, synthetic dark frames",
+            "not_fundus": "DRIMDB training outliers, scikit-image sample pictures, synthetic dark frames"
+                          + ("; the head then refitted on the student's pooled features with rendered outer-eye and "
+                             "anterior-segment close-ups (training/outer_eye.py, training/multitask/not_fundus.py)"
+                             if cfg.get("not_fundus_refit") else ""),
             "laterality": "EyePACS file names (<patient>_left|right); a horizontal flip swaps the label",
             "held_out": "generator B (training/degradations_physical.py) is never trained on: it measures detection of "
                         "defects made by code the model has not seen",

@@ -27,6 +27,7 @@ from .. import degradations_physical as B
 from ..metrics import ece, f1_per_class
 from ..splits import clean_sources, drimdb, eyeq_thumbs
 from .data import non_fundus_squares, split_non_fundus
+from .not_fundus import outer_eye_squares
 from .bank import predict
 from .views import app_squares, thumb_squares
 
@@ -143,9 +144,14 @@ def resolution_agreement(model, card: dict, root: Path) -> dict:
             "resolution_full_good": float(np.mean(full == 0)), "resolution_small_good": float(np.mean(small == 0))}
 
 
+OUTER_EYE_VAL = 80  # rendered with the config's seed + 1: pictures the refit never saw
+
+
 def non_fundus_recall(model, card: dict) -> dict:
     p = decide(predict(model, split_non_fundus(non_fundus_squares(card["input_size"]))["val"]), card)
-    return {"nonfundus_val_recall": float(np.mean(~p["fundus"]))}
+    seed = int(card.get("config", {}).get("seed", 0)) + 1
+    q = decide(predict(model, outer_eye_squares(OUTER_EYE_VAL, seed, card["input_size"])), card)
+    return {"nonfundus_val_recall": float(np.mean(~p["fundus"])), "outer_eye_val_recall": float(np.mean(~q["fundus"]))}
 
 
 def measure_all(model, card: dict, root: Path) -> dict:

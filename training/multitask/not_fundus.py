@@ -1,0 +1,82 @@
+"""Refit the not-a-fundus head with rendered outer-eye close-ups; the rest of the student stays as trained.
+
+The student learned "not a fundus" from 8 DRIMDB outliers (mostly test charts and
+dark frames) and scikit-image pictures, so an iris or a blurred lid inside the
+camera's round field came out Reject. `training/outer_eye.py` renders such
+pictures. Only the head's linear layer is refitted, on the student's own pooled
+features, so grade, details and laterality keep every number they had; the
+refit sees the training views of every group, weighted by the student's mix,
+and the fundus photos' tune views decide nothing here (they are reported).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..outer_eye import pictures
+from .bank import advance, trunk
+from .data import square_of
+from .eyeq import Bank
+from .net import new_model
+from .views import geometry
+
+
+def outer_eye_squares(n: int, seed: int, size: int) -> np.ndarray:
+    return np.stack([square_of(p, size) for p in pictures(n, seed)])
+
+
+@torch.no_grad()
+def pooled(model, feats: np.ndarray, start: int, batch: int = 256) -> np.ndarray:
+    """The heads' input (pre-logits) for bank features after `start` stages."""
+    model.eval()
+    bb, out = model.backbone, []
+    for i in range(0, len(feats), batch):
+        x = torch.from_numpy(np.asarray(feats[i:i + batch])).float()
+        for b in bb.blocks[start:]:
+            x = b(x)
+        out.append(bb.forward_head(bb.bn2(bb.conv_head(x)), pre_logits=True).numpy())
+    return np.concatenate(out)
+
+
+def refit_not_fundus(model, bank: Bank, cfg: dict) -> dict:
+    """Refit `model.heads['not_fundus']` in place; returns what the card records."""
+    rc, S = cfg["not_fundus_refit"], cfg["input_size"]
+    rng = np.random.default_rng([int(cfg["seed"]), 0x0E7E])
+    eyes = outer_eye_squares(rc["outer_eye_pictures"], int(cfg["seed"]), S)
+    views = np.stack([geometry(s, rng)[0] for s in eyes for _ in range(rc["views"])])
+    x_eye = advance(new_model(cfg), trunk(new_model(cfg), views), bank.start)
+    rows, weights = [], []
+    mix = cfg["student"]["mix"]
+    for g, share in mix.items():
+        idx = bank.where(g, "train")
+        if len(idx) > rc["max_rows_per_group"]:
+            idx = np.sort(rng.choice(idx, rc["max_rows_per_group"], replace=False))
+        rows.append(idx)
+        weights.append(np.full(len(idx), share / len(idx)))
+    idx = np.concatenate(rows)
+    feats = np.concatenate([pooled(model, bank.feats[idx], bank.start), pooled(model, x_eye, bank.start)])
+    y = np.concatenate([bank.nf[idx], np.ones(len(x_eye), np.float32)])
+    w = np.concatenate(weights + [np.full(len(x_eye), rc["outer_eye_share"] / len(x_eye))])
+    head = model.heads["not_fundus"]
+    lin = torch.nn.Linear(head.in_features, 1)
+    lin.load_state_dict(head.state_dict())
+    xt, yt = torch.from_numpy(feats).float(), torch.from_numpy(y).float()
+    wt = torch.from_numpy(w / w.sum()).float()
+    opt = torch.optim.LBFGS(lin.parameters(), max_iter=rc["lbfgs_iterations"], line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = (F.binary_cross_entropy_with_logits(lin(xt)[:, 0], yt, reduction="none") * wt).sum()
+        loss = loss + rc["l2"] * (lin.weight ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        head.load_state_dict(lin.state_dict())
+        train_pred = lin(xt)[:, 0] > 0
+    return {"outer_eye_training_pictures": int(len(eyes)), "outer_eye_training_views": int(len(x_eye)),
+            "rows_per_group": {g: int(len(r)) for g, r in zip(mix, rows)},
+            "training_accuracy": float((train_pred.numpy() == (y > 0.5)).mean())}
