@@ -172,7 +172,7 @@ def test_every_wording_is_in_the_resource():
     t = texts()
     for code in ("not_fundus", "too_dark", "over_exposed", "edge_shadow", "edge_ring", "upper_shadow",
                  "central_glare", "blur_all", "blur_region", "haze_all", "dust", "retake", "usable", "good",
-                 "glare_spot", "dark_spot", "weak_light", "weak_focus", "weak_contrast"):
+                 "glare_spot", "dark_spot", "lash_shadow", "weak_light", "weak_focus", "weak_contrast"):
         assert {"title", "action", "noun", "state"} <= set(t["items"][code])
 
 
@@ -252,4 +252,32 @@ def test_malformed_maps_never_crash(square):
         check_invariants(advise(a))
     a = map_assessment(square, np.ones((16, 16)), "usable", {"clarity": 0.6})
     a.thumbnail = None  # no photo to look at: the map alone
+    check_invariants(advise(a))
+
+
+def _darken(square, mask, depth=0.6):
+    return (square.astype(np.float32) * (1 - depth * mask[..., None])).astype(np.uint8)
+
+
+def test_dust_and_lashes_are_named_where_they_are(square):
+    """Dark, broad structures in the red channel (`measure.occluders`): specks -> dark_spot, streaks -> lash_shadow."""
+    import cv2
+
+    from riqa_desktop.core.measure import occluders
+
+    assert occluders(square)["occluder"]["whole"] == 0.0 and "dark_spot" not in codes(assessment_for(square, 1.0))
+    specks = np.zeros(square.shape[:2], np.float32)
+    for x, y in ((150, 190), (175, 200), (160, 215), (190, 185), (140, 175)):
+        cv2.circle(specks, (x, y), 6, 1.0, -1)
+    a = assessment_for(_darken(square, specks), 1.0)
+    assert a.measurements["occluder"]["lower"] > a.measurements["occluder"]["upper"]
+    items = [i for i in advise(a) if i.code == "dark_spot"]
+    assert items and items[0].evidence["where"] == "lower"
+    lashes = np.zeros(square.shape[:2], np.float32)
+    for x in (90, 115, 140, 165):
+        cv2.line(lashes, (x, 20), (x + 10, 110), 1.0, 5)
+    a = assessment_for(_darken(square, lashes, 0.7), 1.0)
+    assert a.measurements["occluder_streak"] >= 0.5
+    items = [i for i in advise(a) if i.code == "lash_shadow"]
+    assert items and items[0].evidence["where"] == "upper"
     check_invariants(advise(a))

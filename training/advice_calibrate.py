@@ -10,7 +10,9 @@
   while at most CLEAN_FIRE of clean photos get any region marked;
 - cell threshold (the map's contour, "part of the field marked degraded"): best
   F1 of smoothed cells against cells the defect changed by at least a quarter;
-- cause: dark ratio and whiteness gain that name shadow / reflex / blur best.
+- cause: dark ratio and whiteness gain that name shadow / reflex / blur best;
+- occluder: the share of the field `measure.occluders` must find (dust, lashes) for
+  the advice to name it: the lowest with at most OCCLUDER_CLEAN_FIRE of clean photos over it.
 Generator B (`local_defects_b`) never calibrates: it only reports.
 `--write` stores them in resources/advice/map_thresholds.json, which the app reads.
 """
@@ -30,6 +32,7 @@ from riqa_desktop.core import mapregions as M
 from .advice_maps import samples
 from .common import data_root
 
+OCCLUDER_CLEAN_FIRE = 0.03
 CLEAN_FIRE = 0.08  # share of clean photos allowed a marked region (target: >= 85 % left alone on report photos)
 LARGE_SHARE = 0.25  # policy: a quarter of the field marked degraded is never "Good to grade"
 CAUSE_A = {"sector_shadow": "dark", "lash_shadow": "dark", "edge_crescent": "dark", "glare_spot": "bright",
@@ -112,6 +115,14 @@ def calibrate(root: Path) -> dict:
             scored.append((float(acc), -abs(dr - 0.8), float(dr), float(wg)))
     cause_acc, _, dr, wg = max(scored)
     cal.update(dark_ratio=round(dr, 3), white_gain=round(wg, 3))
+    occ = lambda a: float(a.measurements["occluder"]["whole"])  # noqa: E731
+    clean_occ = np.sort([occ(r[3]) for r in clean])
+    k = int(np.floor(OCCLUDER_CLEAN_FIRE * len(clean_occ)))  # clean photos allowed over the threshold
+    cal["occluder"] = round(float(clean_occ[len(clean_occ) - 1 - k]) + 1e-4, 4)
+    occ_kind = defaultdict(list)
+    for r in bad:
+        if r[1] in ("lash_shadow", "dust"):
+            occ_kind[f"{r[0]}:{r[1]}"].append(occ(r[3]) >= cal["occluder"])
     per_kind = defaultdict(list)
     for r, sc in zip(bad, bad_s):
         per_kind[f"{r[0]}:{r[1]}"].append(any(sc[k] > region_t[k] for k in M.REGIONS))
@@ -121,6 +132,8 @@ def calibrate(root: Path) -> dict:
         "clean_fire": round(fire, 3), "detected": round(det, 3), "cell_f1": round(float(f1), 3),
         "cause_accuracy": round(float(cause_acc), 3),
         "detected_by_kind": {k: round(float(np.mean(v)), 3) for k, v in sorted(per_kind.items())},
+        "occluder_clean_fire": round(float(np.mean(clean_occ >= cal["occluder"])), 3),
+        "occluder_detected_by_kind": {k: round(float(np.mean(v)), 3) for k, v in sorted(occ_kind.items())},
     }
     return cal
 

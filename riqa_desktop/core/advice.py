@@ -52,7 +52,7 @@ HAZE_STRONG_CONTRAST = 0.05
 BLUR_REGIONS_ALL = 3
 SEVERITY_BY_GRADE = {"reject": "critical", "usable": "warning", "good": "info"}
 PRIORITY = ("not_fundus", "too_dark", "over_exposed", "upper_shadow", "edge_shadow", "edge_ring",
-            "central_glare", "glare_spot", "blur_all", "haze_all", "blur_region", "dark_spot",
+            "central_glare", "glare_spot", "blur_all", "haze_all", "blur_region", "lash_shadow", "dark_spot",
             "weak_light", "weak_focus", "weak_contrast", "retake")
 GENERIC = ("good", "usable", "retake")
 # Which whole-photo findings already explain a map region's cause.
@@ -246,6 +246,23 @@ def _map_regions(v: _View) -> list[tuple[str, str, dict]]:
     return list(found.values())
 
 
+def _occluders(m: dict, glare: bool) -> list[tuple[str, str, dict]]:
+    """Dust on the lens or lashes in the beam (`measure.occluders`), over the share calibrated on clean photos.
+
+    A reflex's halo and a shadow's edge also look darker than their surroundings, so
+    those findings (the glare flag here, dark causes in `_merge`) take precedence.
+    """
+    t = M.thresholds().get("occluder")
+    occ = m.get("occluder") or {}
+    if t is None or glare or float(occ.get("whole", 0.0)) < float(t):
+        return []
+    region = max(("upper", "lower", "left", "right", "centre"), key=lambda r: float(occ.get(r, 0.0)))
+    streak = float(m.get("occluder_streak", 0.0))
+    return [("lash_shadow" if streak >= 0.5 else "dark_spot", region,
+             {"measurements.occluder.whole": float(occ["whole"]), f"measurements.occluder.{region}": float(occ[region]),
+              "measurements.occluder_streak": streak, "measurements.occluder_threshold": float(t), "cause": "dark"})]
+
+
 def _touches(ev: M.MapEvidence, region: str, other: str) -> bool:
     """Every hot cell of `region` lies next to (or in) a hot cell of `other`."""
     a, b = ev.hot_cells(region), np.pad(ev.hot_cells(other), 1)
@@ -360,6 +377,7 @@ def advise(a: Assessment, lang: str = "en") -> list[AdviceItem]:
     if v.has_measure:
         glare = _central_glare(v, a)
         regional = _map_regions(v)
+        regional += _occluders(a.measurements, bool(glare) or any(c == "glare_spot" for c, _, _ in regional))
         exposure = _exposure(v, bool(glare) or any(c == "glare_spot" for c, _, _ in regional))
         if exposure:
             found.append(exposure)
