@@ -1,5 +1,6 @@
-"""The photos the benchmarks run on, all real: an HRF 3504x2336 JPEG, a DRIMDB 760x570 JPEG,
-a JPEG 2000 DICOM made from the HRF photo, and a 200-photo folder list."""
+"""The photos the benchmarks run on, all real: an HRF 3504x2336 JPEG, the same photo at 1752x1168
+(a common camera size: the issue's target), a DRIMDB 760x570 JPEG, a JPEG 2000 DICOM made from the
+HRF photo, and a 200-photo folder list."""
 
 from __future__ import annotations
 
@@ -12,8 +13,16 @@ from PIL import Image
 def latency_inputs(root: Path, tmp: Path) -> dict[str, Path]:
     hrf = root / "HRF" / "images" / "01_h.jpg"
     drimdb = root / "DRIMDB" / "Good" / "drimdb_good (1).jpg"
-    return {"HRF JPEG 3504x2336": hrf, "DRIMDB JPEG 760x570": drimdb,
-            "DICOM JPEG 2000 3504x2336": j2k_dicom(hrf, tmp / "hrf_j2k.dcm")}
+    return {"HRF JPEG 3504x2336": hrf, "HRF JPEG 1752x1168": half_size(hrf, tmp / "hrf_1752.jpg"),
+            "DRIMDB JPEG 760x570": drimdb, "DICOM JPEG 2000 3504x2336": j2k_dicom(hrf, tmp / "hrf_j2k.dcm")}
+
+
+def half_size(src: Path, out: Path) -> Path:
+    """`src` at half its width and height, JPEG quality 95 (a camera's own compression)."""
+    if not out.exists():
+        im = Image.open(src).convert("RGB")
+        im.resize((im.width // 2, im.height // 2), Image.LANCZOS).save(out, "JPEG", quality=95)
+    return out
 
 
 def j2k_dicom(src: Path, out: Path) -> Path:
