@@ -157,11 +157,17 @@ def _area_u8(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         if (fx, fy) == (2, 2):
             return np.clip((total + 2) // 4, 0, 255).astype(np.uint8)
         return np.clip(np.rint(total.astype(np.float32) * np.float32(1 / (fx * fy))), 0, 255).astype(np.uint8)
-    near = np.abs(out - np.floor(out) - np.float32(0.5)) < 2e-3
-    if near.any():
-        pick = np.nonzero(near)
-        y, x = pick[0], pick[1]
-        ch = pick[2] if img.ndim == 3 else None
+    # On the channel planes `_area` wrote (contiguous), so the near halves are found by flat index.
+    planes = np.moveaxis(out, -1, 0) if img.ndim == 3 else out
+    res = np.rint(planes)
+    off = planes - res
+    np.abs(off, out=off)
+    pick = np.flatnonzero(off > np.float32(0.498))
+    if len(pick):
+        if img.ndim == 3:
+            ch, y, x = np.unravel_index(pick, planes.shape)
+        else:
+            (y, x), ch = np.unravel_index(pick, planes.shape), None
         xi, xw = _area_tab(w, w_out) if w_out != w else (np.arange(w)[:, None], np.ones((w, 1), np.float32))
         yi, yw = _area_tab(h, h_out) if h_out != h else (np.arange(h)[:, None], np.ones((h, 1), np.float32))
         total = None
@@ -173,8 +179,9 @@ def _area_u8(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
                 acc = acc + v.astype(np.float32) * xw[x, kx]
             term = yw[y, ky] * acc
             total = term if total is None else total + term
-        out[near] = total
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        res.reshape(-1)[pick] = np.rint(total)
+    res = res.astype(np.uint8)  # weights >= 0 summing to 1: no clipping needed
+    return np.moveaxis(res, 0, -1) if img.ndim == 3 else res
 
 
 def _linear_taps(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
