@@ -42,20 +42,24 @@ _AREA_BLOCK = 8  # output samples per matrix product
 _ONE_THREAD_MNK = 200_000  # OpenBLAS multiplies below 65536 * 4 = m * n * k on one thread
 
 
-def _banded(weights: np.ndarray) -> tuple[list[int], int, np.ndarray]:
-    """A dense (m, n) resampling matrix as blocks of `_AREA_BLOCK` output rows, each reading the `span`
-    inputs from its start: (starts, span, (blocks, _AREA_BLOCK, span) float32)."""
-    m, n = weights.shape
+def _banded(idx: np.ndarray, w: np.ndarray, n: int) -> tuple[list[int], int, np.ndarray]:
+    """Taps (m, K) over n inputs (weight 0 or an index outside 0..n-1: none) as a banded resampling
+    matrix: blocks of `_AREA_BLOCK` output rows, each reading the `span` inputs from its start:
+    (starts, span, (blocks, _AREA_BLOCK, span) float32). Built from the taps, never as a dense (m, n)."""
+    m, k = idx.shape
     nb = -(-m // _AREA_BLOCK)
-    w = np.zeros((nb * _AREA_BLOCK, n), np.float64)
-    w[:m] = weights
-    nz = w.reshape(nb, _AREA_BLOCK, n).any(axis=1)
-    first = np.where(nz.any(axis=1), np.argmax(nz, axis=1), 0)
-    last = np.where(nz.any(axis=1), n - 1 - np.argmax(nz[:, ::-1], axis=1), 0)
+    use = np.zeros((nb * _AREA_BLOCK, k), bool)
+    use[:m] = (w != 0) & (idx >= 0) & (idx < n)
+    at = np.zeros((nb * _AREA_BLOCK, k), np.int64)
+    at[:m] = idx
+    first = np.where(use, at, n).reshape(nb, -1).min(1)
+    last = np.where(use, at, -1).reshape(nb, -1).max(1)
+    first, last = np.where(last >= 0, first, 0), np.maximum(last, 0)
     span = max(1, int((last - first).max()) + 1)
     starts = np.minimum(first, n - span)
-    cols = starts[:, None] + np.arange(span)[None, :]
-    blocks = np.take_along_axis(w.reshape(nb, _AREA_BLOCK, n), cols[:, None, :].repeat(_AREA_BLOCK, 1), axis=2)
+    j, t = np.nonzero(use[:m])
+    blocks = np.zeros((nb, _AREA_BLOCK, span), np.float64)
+    np.add.at(blocks, (j // _AREA_BLOCK, j % _AREA_BLOCK, idx[j, t] - starts[j // _AREA_BLOCK]), w[j, t].astype(np.float64))
     return starts.tolist(), span, blocks.astype(np.float32)
 
 
@@ -87,12 +91,17 @@ def _area_tab(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=64)
-def _area_plan(n: int, m: int) -> tuple[list[int], int, np.ndarray]:
-    """`_area_tab` as a banded matrix."""
-    idx, w = _area_tab(n, m)
-    dense = np.zeros((m, n), np.float64)
-    np.add.at(dense, (np.repeat(np.arange(m), idx.shape[1]), idx.ravel()), w.ravel().astype(np.float64))
-    return _banded(dense)
+def _area_axis(n: int, m: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, int, int, tuple | None]:
+    """The n -> m area taps (identity when m == n) of an axis whose inputs outside [lo, hi) are black,
+    for an array holding only [lo, hi): (indices from lo, weights (0 for the black ones), outputs
+    [j0, j1) that can be nonzero, their banded plan or None when nothing is resampled)."""
+    idx, w = _area_tab(n, m) if m != n else (np.arange(n)[:, None], np.ones((n, 1), np.float32))
+    inside = (idx >= lo) & (idx < hi) & (w != 0)
+    hit = np.flatnonzero(inside.any(axis=1))
+    j0, j1 = (int(hit[0]), int(hit[-1]) + 1) if len(hit) else (0, 0)
+    idx, w = np.clip(idx - lo, 0, max(hi - lo - 1, 0))[j0:j1], np.where(inside, w, 0).astype(np.float32)[j0:j1]
+    plan = None if (m, lo, hi) == (n, 0, n) or j1 == j0 else _banded(idx, w, hi - lo)
+    return idx, w, j0, j1, plan
 
 
 def _rows(x: np.ndarray, plan: tuple[list[int], int, np.ndarray]) -> np.ndarray:
@@ -122,17 +131,30 @@ def _cols(y: np.ndarray, plan: tuple[list[int], int, np.ndarray]) -> np.ndarray:
     return out
 
 
+_STRIP = 4 * _AREA_BLOCK  # output rows resampled together: their intermediates stay in the core's cache
+
+
 def _separable(img: np.ndarray, row_plan, h_out: int, col_plan, w_out: int) -> np.ndarray:
     """Apply banded row and column resampling (None: keep) to an (H, W) or (H, W, C) image: rows on the
-    pixel-interleaved image, then the columns of each channel plane. float32 result."""
-    h, w = img.shape[:2]
+    pixel-interleaved image, then the columns of each channel plane, a strip of output rows at a time
+    (converting only the input rows it reads). float32 result, laid out as channel planes."""
+    w = img.shape[1]
     c = 1 if img.ndim == 2 else img.shape[2]
-    x = img.reshape(h, w * c).astype(np.float32)
-    y = _rows(x, row_plan)[:h_out] if row_plan is not None else x
-    planes = y.reshape(h_out, w, c).transpose(2, 0, 1).reshape(c * h_out, w) if c > 1 else y
-    z = _cols(np.ascontiguousarray(planes), col_plan)[:, :w_out] if col_plan is not None else planes
-    z = z.reshape(c, h_out, w_out).transpose(1, 2, 0)
-    return z[..., 0] if img.ndim == 2 else z
+    out = np.empty((c, h_out, w_out), np.float32)
+    for r0 in range(0, h_out, _STRIP):
+        r1 = min(r0 + _STRIP, h_out)
+        if row_plan is None:
+            y = img[r0:r1].astype(np.float32).reshape(r1 - r0, w * c)
+        else:
+            starts, span, weights = row_plan
+            b0, b1 = r0 // _AREA_BLOCK, -(-r1 // _AREA_BLOCK)
+            lo, hi = min(starts[b0:b1]), max(starts[b0:b1]) + span
+            x = img[lo:hi].astype(np.float32).reshape(hi - lo, w * c)
+            y = _rows(x, ([a - lo for a in starts[b0:b1]], span, weights[b0:b1]))[: r1 - r0]
+        planes = y.reshape(r1 - r0, w, c).transpose(2, 0, 1).reshape(c * (r1 - r0), w) if c > 1 else y
+        z = _cols(np.ascontiguousarray(planes), col_plan)[:, :w_out] if col_plan is not None else planes
+        out[:, r0:r1] = z.reshape(c, r1 - r0, w_out)
+    return out.transpose(1, 2, 0) if img.ndim == 3 else out[0]
 
 
 def _area(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -140,24 +162,40 @@ def _area(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     only in the last bits."""
     w_out, h_out = size
     h, w = img.shape[:2]
-    return _separable(img, _area_plan(h, h_out) if h_out != h else None, h_out,
-                      _area_plan(w, w_out) if w_out != w else None, w_out)
+    return _separable(img, _area_axis(h, h_out, 0, h)[4], h_out, _area_axis(w, w_out, 0, w)[4], w_out)
 
 
-def _area_u8(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def _area_u8(img: np.ndarray, size: tuple[int, int], frame: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """cv2.resize(img, size, INTER_AREA) for uint8, to the bit. Whole-number factors take OpenCV's fast path
     (integer sums; halves round up at 2x2). Otherwise the few results within a hair of a half are summed
-    again in OpenCV's order and float32 steps (columns, then rows), so they round as OpenCV's do."""
+    again in OpenCV's order and float32 steps (columns, then rows), so they round as OpenCV's do.
+
+    frame (H, W, top, left): resize an H x W black image holding `img` at (top, left) instead, without
+    building or resampling the black, which adds exactly nothing to any sum."""
     w_out, h_out = size
     h, w = img.shape[:2]
-    out = _area(img, size)
-    fx, fy = w / w_out, h / h_out
+    fh, fw, top, left = frame or (h, w, 0, 0)
+    yi, yw, y0, y1, row_plan = _area_axis(fh, h_out, top, top + h)
+    xi, xw, x0, x1, col_plan = _area_axis(fw, w_out, left, left + w)
+    if (y0, y1, x0, x1) == (0, h_out, 0, w_out):
+        return _area_u8_part(img, row_plan, yi, yw, col_plan, xi, xw, fw / w_out, fh / h_out)
+    # Channel planes, as `_area_u8_part` returns them: block copies, not an interleaving one.
+    res = np.zeros(img.shape[2:] + (h_out, w_out), np.uint8)
+    if y1 > y0 and x1 > x0:
+        part = _area_u8_part(img, row_plan, yi, yw, col_plan, xi, xw, fw / w_out, fh / h_out)
+        res[..., y0:y1, x0:x1] = np.moveaxis(part, -1, 0) if img.ndim == 3 else part
+    return np.moveaxis(res, 0, -1) if img.ndim == 3 else res
+
+
+def _area_u8_part(img, row_plan, yi, yw, col_plan, xi, xw, fx: float, fy: float) -> np.ndarray:
+    """`_area_u8`'s outputs that `img` reaches, from the axes' taps and plans (`_area_axis`)."""
+    out = _separable(img, row_plan, len(yi), col_plan, len(xi))
     if fx == int(fx) and fy == int(fy):
         total = np.rint(out * np.float32(fx * fy))  # the integer sum of each block
         if (fx, fy) == (2, 2):
             return np.clip((total + 2) // 4, 0, 255).astype(np.uint8)
         return np.clip(np.rint(total.astype(np.float32) * np.float32(1 / (fx * fy))), 0, 255).astype(np.uint8)
-    # On the channel planes `_area` wrote (contiguous), so the near halves are found by flat index.
+    # On the channel planes `_separable` wrote (contiguous), so the near halves are found by flat index.
     planes = np.moveaxis(out, -1, 0) if img.ndim == 3 else out
     res = np.rint(planes)
     off = planes - res
@@ -168,8 +206,6 @@ def _area_u8(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
             ch, y, x = np.unravel_index(pick, planes.shape)
         else:
             (y, x), ch = np.unravel_index(pick, planes.shape), None
-        xi, xw = _area_tab(w, w_out) if w_out != w else (np.arange(w)[:, None], np.ones((w, 1), np.float32))
-        yi, yw = _area_tab(h, h_out) if h_out != h else (np.arange(h)[:, None], np.ones((h, 1), np.float32))
         total = None
         for ky in range(yi.shape[1]):
             row = yi[y, ky]
@@ -266,6 +302,19 @@ def resize(img: np.ndarray, size: tuple[int, int], method: str = "area") -> np.n
     else:
         out = _apply_taps(_apply_taps(src, 1, *taps(w, w_out)), 0, *taps(h, h_out))
     return _out_dtype(img, out)
+
+
+def resize_in_frame(img: np.ndarray, frame: tuple[int, int, int, int], size: tuple[int, int],
+                    method: str = "area") -> np.ndarray:
+    """`resize` of an H x W black image holding `img` at (top, left), frame = (H, W, top, left). A uint8
+    area shrink neither builds nor resamples the black, which adds exactly nothing to any sum."""
+    fh, fw, top, left = frame
+    w_out, h_out = int(size[0]), int(size[1])
+    if method == "area" and img.dtype == np.uint8 and w_out <= fw and h_out <= fh and (h_out, w_out) != (fh, fw):
+        return _area_u8(img, (w_out, h_out), frame)
+    canvas = np.zeros((fh, fw) + img.shape[2:], img.dtype)
+    canvas[top: top + img.shape[0], left: left + img.shape[1]] = img
+    return resize(canvas, (w_out, h_out), method)
 
 
 def shrink_to(img: np.ndarray, f: float) -> np.ndarray:
@@ -674,9 +723,8 @@ def warp_affine(img: np.ndarray, m: np.ndarray, size: tuple[int, int], inverse: 
             x = np.arange(n_out) * scale + shift
             x0 = np.floor(x)
             t = x - x0
-            i = np.arange(n)[None, :]
-            x0 = x0[:, None]
-            return _banded((i == x0) * (1 - t)[:, None] + (i == x0 + 1) * t[:, None])  # 0 outside the frame
+            x0 = x0.astype(np.int64)[:, None]
+            return _banded(np.hstack([x0, x0 + 1]), np.stack([1 - t, t], 1), n)  # 0 outside the frame
 
         return _out_dtype(img, _separable(src, plan(h_out, m[1, 1], m[1, 2], h), h_out,
                                           plan(w_out, m[0, 0], m[0, 2], w), w_out))

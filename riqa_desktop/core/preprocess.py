@@ -59,10 +59,10 @@ def square_crop(rgb: np.ndarray, fov: FieldOfView, size: int, mask_outside: bool
     side = max(2, int(round(2 * fov.r)))
     x0, y0 = int(round(fov.cx - fov.r)), int(round(fov.cy - fov.r))
     sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
-    sq = np.zeros((side, side, 3), np.uint8)
-    if sx1 > sx0 and sy1 > sy0:
-        sq[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
-    out = imageops.resize(sq, (size, size), "area" if side > size else "linear")
+    inside = sx1 > sx0 and sy1 > sy0
+    part = rgb[sy0:sy1, sx0:sx1] if inside else rgb[:0, :0]
+    frame = (side, side, sy0 - y0, sx0 - x0) if inside else (side, side, 0, 0)
+    out = imageops.resize_in_frame(part, frame, (size, size), "area" if side > size else "linear")
     if mask_outside and fov.found:
         out[~circle_mask(size)] = 0
     return out
