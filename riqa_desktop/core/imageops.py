@@ -131,7 +131,7 @@ def _cols(y: np.ndarray, plan: tuple[list[int], int, np.ndarray]) -> np.ndarray:
     return out
 
 
-_STRIP = 4 * _AREA_BLOCK  # output rows resampled together: their intermediates stay in the core's cache
+_STRIP_VALUES = 1 << 18  # about as many input values per strip of output rows: their intermediates stay in cache
 
 
 def _separable(img: np.ndarray, row_plan, h_out: int, col_plan, w_out: int) -> np.ndarray:
@@ -141,15 +141,16 @@ def _separable(img: np.ndarray, row_plan, h_out: int, col_plan, w_out: int) -> n
     w = img.shape[1]
     c = 1 if img.ndim == 2 else img.shape[2]
     out = np.empty((c, h_out, w_out), np.float32)
-    for r0 in range(0, h_out, _STRIP):
-        r1 = min(r0 + _STRIP, h_out)
+    step = _AREA_BLOCK * max(1, _STRIP_VALUES // (_AREA_BLOCK * w * c))
+    for r0 in range(0, h_out, step):
+        r1 = min(r0 + step, h_out)
         if row_plan is None:
-            y = img[r0:r1].astype(np.float32).reshape(r1 - r0, w * c)
+            y = img[r0:r1].astype(np.float32, copy=False).reshape(r1 - r0, w * c)
         else:
             starts, span, weights = row_plan
             b0, b1 = r0 // _AREA_BLOCK, -(-r1 // _AREA_BLOCK)
             lo, hi = min(starts[b0:b1]), max(starts[b0:b1]) + span
-            x = img[lo:hi].astype(np.float32).reshape(hi - lo, w * c)
+            x = img[lo:hi].astype(np.float32, copy=False).reshape(hi - lo, w * c)
             y = _rows(x, ([a - lo for a in starts[b0:b1]], span, weights[b0:b1]))[: r1 - r0]
         planes = y.reshape(r1 - r0, w, c).transpose(2, 0, 1).reshape(c * (r1 - r0), w) if c > 1 else y
         z = _cols(np.ascontiguousarray(planes), col_plan)[:, :w_out] if col_plan is not None else planes
@@ -336,6 +337,15 @@ def _reflect101(n: int, r: int) -> np.ndarray:
     return np.where(i >= n, period - i, i)
 
 
+def _framed(img: np.ndarray, top: int, bottom: int, left: int, right: int, value=0) -> np.ndarray:
+    """`img` in a frame of `value` (np.pad's constant mode without its per-call overhead, which
+    dominates on the map's 16 x 16 grids)."""
+    h, w = img.shape[:2]
+    out = np.full((h + top + bottom, w + left + right) + img.shape[2:], value, img.dtype)
+    out[top: top + h, left: left + w] = img
+    return out
+
+
 def _correlate1d(img: np.ndarray, kernel: np.ndarray, axis: int, border: str = "reflect101") -> np.ndarray:
     """Correlate float32 `img` with an odd 1-D kernel along `axis` (kernel centred)."""
     r = len(kernel) // 2
@@ -405,9 +415,8 @@ def box_blur(img: np.ndarray, k: int) -> np.ndarray:
     """cv2.blur(img, (k, k), borderType=BORDER_CONSTANT): mean of the k x k window, zeros outside (float32)."""
     f = img.astype(np.float32)
     a = k // 2  # OpenCV's anchor for even k too
-    pad = np.pad(f, [(a, k - 1 - a), (a, k - 1 - a)] + [(0, 0)] * (f.ndim - 2))
+    pad = _framed(f, a + 1, k - 1 - a, a + 1, k - 1 - a)  # + a zero first row and column: the sums' origin
     c = np.cumsum(np.cumsum(pad, 0, dtype=np.float64), 1)
-    c = np.pad(c, [(1, 0), (1, 0)] + [(0, 0)] * (f.ndim - 2))
     h, w = f.shape[:2]
     s = c[k: k + h, k: k + w] - c[:h, k: k + w] - c[k: k + h, :w] + c[:h, :w]
     return (s / (k * k)).astype(np.float32)
@@ -462,7 +471,7 @@ def _morph(img: np.ndarray, kernel: np.ndarray | int, op) -> np.ndarray:
         info = np.iinfo(img.dtype)
         fill = info.max if op is np.minimum else info.min
     h, w = img.shape[:2]
-    pad = np.pad(img, [(ay, kh - 1 - ay), (ax, kw - 1 - ax)] + [(0, 0)] * (img.ndim - 2), constant_values=fill)
+    pad = _framed(img, ay, kh - 1 - ay, ax, kw - 1 - ax, fill)
     out = None
     # Row by row of the kernel: a run of True cells is a horizontal min/max, shifted to its row.
     runs: dict[tuple[int, int], np.ndarray] = {}
@@ -611,7 +620,7 @@ def component_stats(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]
 def boundary(mask: np.ndarray) -> np.ndarray:
     """Pixels of `mask` with a 4-neighbour outside it (the frame counts as outside): its contour pixels."""
     m = np.asarray(mask) != 0
-    p = np.pad(m, 1)
+    p = _framed(m, 1, 1, 1, 1)
     inner = p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
     return m & ~inner
 
@@ -716,7 +725,7 @@ def warp_affine(img: np.ndarray, m: np.ndarray, size: tuple[int, int], inverse: 
         m = np.hstack([ai, -ai @ m[:, 2:]])
     w_out, h_out = int(size[0]), int(size[1])
     h, w = img.shape[:2]
-    src = img.astype(np.float32)
+    src = img.astype(np.float32, copy=False)
     if m[0, 1] == 0 and m[1, 0] == 0:  # scale and shift: two 1-D passes
 
         def plan(n_out, scale, shift, n):
