@@ -32,6 +32,19 @@ def test_area_resize_is_opencvs(photo, size):
     close(imageops.resize(g, size), cv2.resize(g, size, interpolation=cv2.INTER_AREA), 1e-3)
 
 
+def test_resize_in_frame_is_the_black_frames_resize(photo):
+    part = photo[40:340, 100:500]  # a view, as square_crop passes it
+    h, w = part.shape[:2]
+    for (fh, fw, top, left), size in [((600, 600, 150, 100), (256, 256)), ((450, 700, 0, 300), (160, 100)),
+                                      ((600, 800, 0, 0), (400, 300)), ((300, 400, 0, 0), (160, 160)),
+                                      ((700, 650, 400, 250), (256, 256)), ((400, 450, 50, 30), (500, 500))]:
+        canvas = np.zeros((fh, fw, 3), np.uint8)
+        canvas[top: top + h, left: left + w] = part
+        want = (cv2.resize(canvas, size, interpolation=cv2.INTER_AREA) if size[0] <= fw
+                else imageops.resize(canvas, size, "linear"))
+        close(imageops.resize_in_frame(part, (fh, fw, top, left), size, "area" if size[0] <= fw else "linear"), want)
+
+
 def test_linear_cubic_nearest_resize_are_opencvs(photo):
     small = cv2.resize(photo, (231, 154), interpolation=cv2.INTER_AREA)
     for size in ((256, 256), (512, 341), (160, 120)):
