@@ -69,25 +69,20 @@ def _area_tab(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     [j s, (j + 1) s), s = n / m, the pixels it cuts weighted by the share they cover (shares under 1e-3
     left out), float32 weights. (index, weight) as (m, K) arrays in OpenCV's order, unused slots weight 0."""
     s = n / m
-    rows: list[list[tuple[int, np.float32]]] = []
-    for j in range(m):
-        f1 = j * s
-        f2 = f1 + s
-        cell = min(s, n - f1)
-        s1, s2 = int(np.ceil(f1)), min(int(np.floor(f2)), n - 1)
-        s1 = min(s1, s2)
-        taps = [(s1 - 1, np.float32((s1 - f1) / cell))] if s1 - f1 > 1e-3 else []
-        taps += [(i, np.float32(1.0 / cell)) for i in range(s1, s2)]
-        if f2 - s2 > 1e-3:
-            taps.append((s2, np.float32(min(min(f2 - s2, 1.0), cell) / cell)))
-        rows.append(taps)
-    k = max(len(t) for t in rows)
-    idx = np.zeros((m, k), np.int64)
-    w = np.zeros((m, k), np.float32)
-    for j, taps in enumerate(rows):
-        for t, (i, a) in enumerate(taps):
-            idx[j, t], w[j, t] = i, a
-    return idx, w
+    f1 = np.arange(m) * s  # as a loop over j would (each square side needs a new table)
+    f2 = f1 + s
+    cell = np.minimum(s, n - f1)
+    s2 = np.minimum(np.floor(f2).astype(np.int64), n - 1)
+    s1 = np.minimum(np.ceil(f1).astype(np.int64), s2)
+    head = s1 - f1 > 1e-3  # the pixel cut at the start, then the whole ones, then the one cut at the end
+    tail = f2 - s2 > 1e-3
+    k = np.arange(int((head + (s2 - s1) + tail).max()))[None, :] - head[:, None]
+    mid = (k >= 0) & (k < (s2 - s1)[:, None])
+    first, last = (k == -1), (k == (s2 - s1)[:, None]) & tail[:, None]
+    idx = np.where(mid, s1[:, None] + k, 0) + np.where(first, s1[:, None] - 1, 0) + np.where(last, s2[:, None], 0)
+    w = (np.where(mid, (1.0 / cell)[:, None], 0.0) + np.where(first, ((s1 - f1) / cell)[:, None], 0.0)
+         + np.where(last, (np.minimum(np.minimum(f2 - s2, 1.0), cell) / cell)[:, None], 0.0))
+    return idx, w.astype(np.float32)
 
 
 @lru_cache(maxsize=64)
