@@ -48,17 +48,18 @@ def one_eye(a: str, b: str) -> bool:
     return a == b or any(a in g and b in g for g in ONE_EYE)
 
 
-def reshoot(photo: np.ndarray, rng: np.random.Generator, p_clean: float) -> tuple[np.ndarray, str | None]:
+def reshoot(photo: np.ndarray, rng: np.random.Generator, p_clean: float) -> tuple[np.ndarray, str | None, tuple]:
     """The same retina moved (+-8 degrees, +-7 % of the field) inside the same field, then maybe degraded
-    (the photo and the degradation's kind)."""
+    (the photo, the degradation's kind, and the movement: degrees, shift as a share of the field)."""
     s = photo.shape[0]
-    m = cv2.getRotationMatrix2D(((s - 1) / 2, (s - 1) / 2), float(rng.uniform(-8, 8)), 1.0)
-    m[:, 2] += rng.uniform(-0.07, 0.07, 2) * s
+    angle, shift = float(rng.uniform(-8, 8)), rng.uniform(-0.07, 0.07, 2)
+    m = cv2.getRotationMatrix2D(((s - 1) / 2, (s - 1) / 2), angle, 1.0)
+    m[:, 2] += shift * s
     moved = cv2.warpAffine(photo, m, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     outside = photo.max(axis=2) <= 10  # the camera's field stays where it is
     moved[outside] = 0
     degraded, kind = D.sample(moved, rng, p_clean=p_clean)[:2]
-    return in_field(degraded, outside), kind
+    return in_field(degraded, outside), kind, (angle, float(np.hypot(*shift)))
 
 
 def in_field(degraded: np.ndarray, outside: np.ndarray) -> np.ndarray:
@@ -92,19 +93,19 @@ def eyes(root: Path, n_pairs: int, n_big: int, rng: np.random.Generator) -> list
     return [e for i in order for e in visits[i]]
 
 
-def sequence(root: Path, args) -> list[tuple[str, bool, str | None, Assessment]]:
-    """(eye id, is a re-shot, degradation kind or None, Assessment) in arrival order."""
+def sequence(root: Path, args) -> list[tuple[str, bool, str | None, tuple | None, Assessment]]:
+    """(eye id, is a re-shot, degradation kind or None, movement or None, Assessment) in arrival order."""
     rng = np.random.default_rng(args.seed)
     out = []
     for eye, photo in eyes(root, args.pairs, args.big, rng):
         first, kind = D.sample(photo, rng, p_clean=0.5)[:2]
-        shots = [(False, in_field(first, photo.max(axis=2) <= 10), kind)]
+        shots = [(False, in_field(first, photo.max(axis=2) <= 10), kind, None)]
         if rng.uniform() < args.p_reshoot:
             shots.append((True, *reshoot(photo, rng, 0.2)))
-        for is_reshot, img, kind in shots:
+        for is_reshot, img, kind, move in shots:
             a = Assessment(path=f"{eye}.jpg", grade="usable", metadata=PhotoMetadata())
             a.thumbnail = thumbnail(img, 256)
-            out.append((eye, is_reshot, kind, a))
+            out.append((eye, is_reshot, kind, move, a))
     return out
 
 

@@ -51,8 +51,10 @@ def _disc_mask(side: int, shrink: float) -> np.ndarray:
 
 
 _INNER = _disc_mask(SIDE, 0.8)
-_BLOCKS = [(y, x) for y in range(SEARCH, SIDE - BLOCK - SEARCH + 1, BLOCK // 2)
-           for x in range(SEARCH, SIDE - BLOCK - SEARCH + 1, BLOCK // 2) if _INNER[y: y + BLOCK, x: x + BLOCK].all()]
+_BLOCKS = np.array([(y, x) for y in range(SEARCH, SIDE - BLOCK - SEARCH + 1, BLOCK // 2)
+                    for x in range(SEARCH, SIDE - BLOCK - SEARCH + 1, BLOCK // 2) if _INNER[y: y + BLOCK, x: x + BLOCK].all()])
+_BY = _BLOCKS[:, 0, None, None] + np.arange(BLOCK)[None, :, None]  # index arrays: every block's pixels
+_BX = _BLOCKS[:, 1, None, None] + np.arange(BLOCK)[None, None, :]
 _NO_TURN = int(np.argmin(np.abs(ANGLES)))
 _THIN = imageops.ellipse_kernel(THIN)
 _EDGE = imageops.ellipse_kernel(9)
@@ -128,19 +130,35 @@ def _rotate(p: np.ndarray, angle: float) -> np.ndarray:
     return imageops.warp_affine(p, imageops.rotation_matrix((c, c), angle), (SIDE, SIDE))
 
 
+def _window_sums(v: np.ndarray) -> np.ndarray:
+    """Sum of every BLOCK x BLOCK window of `v`."""
+    c = np.pad(v.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    return c[BLOCK:, BLOCK:] - c[:-BLOCK, BLOCK:] - c[BLOCK:, :-BLOCK] + c[:-BLOCK, :-BLOCK]
+
+
 def _shifts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(n, 2) x, y: where in `b` each block of `a` that has vessels finds a clear best match, relative to it."""
-    shifts = []
-    for y, x in _BLOCKS:
-        blk = a[y: y + BLOCK, x: x + BLOCK]
-        if np.count_nonzero(blk) < 0.05 * BLOCK * BLOCK:
-            continue  # nothing to match (no vessels, or a shadow)
-        r = imageops.match_template(b[y - SEARCH: y + BLOCK + SEARCH, x - SEARCH: x + BLOCK + SEARCH], blk)
-        py, px = np.unravel_index(int(np.argmax(r)), r.shape)
-        v = float(r[py, px])
-        if v > BLOCK_MIN_NCC:
-            shifts.append((px - SEARCH, py - SEARCH))
-    return np.array(shifts, np.float32).reshape(-1, 2)
+    """(n, 2) x, y: where in `b` each block of `a` that has vessels finds a clear best match, relative to it.
+    All blocks at once (normalised cross-correlation by FFT): this runs for every earlier shot at the camera."""
+    blks = a[_BY, _BX]
+    keep = np.count_nonzero(blks, axis=(1, 2)) >= 0.05 * BLOCK * BLOCK  # else no vessels (or a shadow)
+    if not keep.any():
+        return np.zeros((0, 2), np.float32)
+    span, n = BLOCK + 2 * SEARCH, 2 * SEARCH + 1
+    oy, ox = _BLOCKS[keep, 0, None, None] - SEARCH, _BLOCKS[keep, 1, None, None] - SEARCH
+    b = b.astype(np.float64)
+    reg = b[oy + np.arange(span)[:, None], ox + np.arange(span)]
+    t = blks[keep] - blks[keep].mean(axis=(1, 2), keepdims=True)
+    f = (span, span)  # the circular correlation of a block and its search area does not wrap
+    num = np.fft.irfft2(np.fft.rfft2(reg) * np.conj(np.fft.rfft2(t, f)), f)[:, :n, :n]
+    # Each window's sum and sum of squares, from integral images of `b`.
+    s1, s2 = (_window_sums(v)[oy + np.arange(n)[:, None], ox + np.arange(n)] for v in (b, b * b))
+    var = s2 - s1 * s1 / (BLOCK * BLOCK)
+    den = np.sqrt(np.maximum(var, 1.0) * (t * t).sum(axis=(1, 2))[:, None, None])
+    r = np.where(var > 1.0, num / den, 0.0).reshape(len(t), -1)  # a flat window: no match
+    k = r.argmax(axis=1)
+    best = r[np.arange(len(k)), k] > BLOCK_MIN_NCC
+    py, px = np.divmod(k[best], n)
+    return np.stack([px - SEARCH, py - SEARCH], axis=1).astype(np.float32)
 
 
 def _near(shifts: np.ndarray, at: np.ndarray) -> np.ndarray:
