@@ -50,7 +50,7 @@ def one_eye(a: str, b: str) -> bool:
 
 def reshoot(photo: np.ndarray, rng: np.random.Generator, p_clean: float) -> tuple[np.ndarray, str | None, tuple]:
     """The same retina moved (+-8 degrees, +-7 % of the field) inside the same field, then maybe degraded
-    (the photo, the degradation's kind, and the movement: degrees, shift as a share of the field)."""
+    (the photo, the degradation's kind, and the movement: degrees, shift in % of the field)."""
     s = photo.shape[0]
     angle, shift = float(rng.uniform(-8, 8)), rng.uniform(-0.07, 0.07, 2)
     m = cv2.getRotationMatrix2D(((s - 1) / 2, (s - 1) / 2), angle, 1.0)
@@ -59,7 +59,7 @@ def reshoot(photo: np.ndarray, rng: np.random.Generator, p_clean: float) -> tupl
     outside = photo.max(axis=2) <= 10  # the camera's field stays where it is
     moved[outside] = 0
     degraded, kind = D.sample(moved, rng, p_clean=p_clean)[:2]
-    return in_field(degraded, outside), kind, (angle, float(np.hypot(*shift)))
+    return in_field(degraded, outside), kind, (abs(angle), 100 * float(np.hypot(*shift)))
 
 
 def in_field(degraded: np.ndarray, outside: np.ndarray) -> np.ndarray:
@@ -129,7 +129,8 @@ def main(argv=None) -> int:
 
     diff_scores, same_scores, false, checked, ms = [], [], 0, 0, []
     missed: Counter[str] = Counter()
-    for i, (eye, _, kind, _) in enumerate(seq):
+    moves: dict[bool, list[tuple]] = {True: [], False: []}  # compared? -> movements of the re-shots
+    for i, (eye, _, kind, move, _) in enumerate(seq):
         for j in range(max(0, i - RECENT), i):
             if seq[j][0] != eye and one_eye(seq[j][0], eye):
                 continue
@@ -140,6 +141,7 @@ def main(argv=None) -> int:
             if seq[j][0] == eye:
                 same_scores.append(score)
                 checked += match
+                moves[match].append(move)
                 if not match:
                     missed[f"{seq[j][2] or 'clean'} -> {kind or 'clean'}"] += 1
             else:
@@ -152,13 +154,20 @@ def main(argv=None) -> int:
           f"({100 * checked / max(1, len(same_scores)):.1f} %)")
     print("missed re-shots (first shot -> re-shot degradation): "
           + (", ".join(f"{k} {n}" for k, n in sorted(missed.items(), key=lambda kv: (-kv[1], kv[0]))) or "none"))
+    for name, k, edges in (("rotation (deg)", 0, (0, 2.5, 5, 8)), ("shift (% of the field)", 1, (0, 3, 6, 10))):
+        def count(ms, lo, hi):
+            return sum(lo <= m[k] < hi for m in ms)
+
+        print(f"re-shots compared by {name}: " + ", ".join(
+            f"{lo}-{hi} {count(moves[True], lo, hi)}/{count(moves[True] + moves[False], lo, hi)}"
+            for lo, hi in zip(edges, edges[1:])))
     print(f"match score (same eye at >= {MATCH_SCORE}): different max {max(diff_scores, default=0)}, "
           f"p99 {np.percentile(diff_scores, 99):.0f}; re-shots p5 {np.percentile(same_scores, 5):.0f}, "
           f"p10 {np.percentile(same_scores, 10):.0f}, median {np.median(same_scores):.0f}")
 
     tracker, wrong, compared, n_reshots = ReshootTracker(), 0, 0, 0
     owner: dict[str, str] = {}  # eye group -> eye id of its first shot
-    for ((eye, is_reshot, _, a), when) in zip(seq, times):
+    for ((eye, is_reshot, *_, a), when) in zip(seq, times):
         tracker.update(a, when)
         owner.setdefault(a.eye_group, eye)
         if a.comparison is not None:

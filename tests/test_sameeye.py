@@ -15,6 +15,7 @@ from riqa_desktop.core.fov import detect_fov
 from riqa_desktop.core.loading import PhotoMetadata, read_image
 from riqa_desktop.core.preprocess import square_crop
 from riqa_desktop.core.reshoot import ReshootTracker
+from riqa_desktop.core import imageops, sameeye
 from riqa_desktop.core.sameeye import MATCH_SCORE, Shot, eye_print, match_score, same_eye
 from riqa_desktop.core.store import ResultsStore
 from training import degradations as D
@@ -81,6 +82,23 @@ def test_a_reshot_without_metadata_matches_despite_shadow_blur_and_movement(reti
     first = shot(retina_field)
     assert same_eye(first, shot(reshot, 40))
     assert same_eye(shot(reshot, 40), first)  # either may be the bad one
+
+
+def test_the_block_search_is_template_matching_of_every_block(retina_field):
+    # All blocks are correlated at once by FFT; each must find the shift that template matching finds.
+    a, b = (eye_print(thumbnail(img, 256)).astype(np.float32)
+            for img in (retina_field, moved(retina_field, 2.0, 0.03, -0.02)))
+    s, size = sameeye.SEARCH, sameeye.BLOCK
+    expected = []
+    for y, x in sameeye._BLOCKS:
+        blk = a[y: y + size, x: x + size]
+        if np.count_nonzero(blk) >= 0.05 * size * size:
+            r = imageops.match_template(b[y - s: y + size + s, x - s: x + size + s], blk)
+            py, px = np.unravel_index(int(np.argmax(r)), r.shape)
+            if r[py, px] > sameeye.BLOCK_MIN_NCC:
+                expected.append([px - s, py - s])
+    assert len(expected) > 20
+    assert sameeye._shifts(a, b).tolist() == expected
 
 
 def test_a_very_dark_photo_still_has_a_print(retina_field):

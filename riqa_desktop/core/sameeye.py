@@ -41,7 +41,9 @@ METADATA_SOURCES = ("dicom", "filename", "metadata")
 RIDGE_SIGMA = 1.0  # smoothing before the Hessian, print pixels
 BLOB = 2.0  # ridge = l1 - BLOB * |l2|: lines stay, round spots (lens dust, drusen) go
 THIN = 9  # print px: dark structures narrower than this are kept (vessels, even blurred), wider go
-KEEP_TOP = 0.2  # the print keeps this share of the field: its strongest lines
+# The print keeps this share of the field, its strongest lines: enough that the faint vessels of a dim,
+# hazy or blurred photo survive beside the strong stripes of a lash's or a crescent's shadow.
+KEEP_TOP = 0.3
 
 
 def _disc_mask(side: int, shrink: float) -> np.ndarray:
