@@ -9,7 +9,10 @@ retina shifted and rotated a little inside the camera's fixed field, and a
 degradation from training/degradations.py (or none). Each first shot is also
 degraded now and then, since a bad photo is what causes a re-shot.
 Prints the pairwise counts of `same_eye` (each shot against the previous
-three) and what `ReshootTracker` did over the whole sequence.
+RECENT, the shots `ReshootTracker` looks back at), the missed re-shots by
+degradation, and what `ReshootTracker` did over the whole sequence.
+Photos that show one eye under two names (`ONE_EYE`) count neither as
+different eyes nor as re-shots.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,22 +32,34 @@ from riqa_desktop.core.assessment import Assessment
 from riqa_desktop.core.fov import detect_fov
 from riqa_desktop.core.loading import PhotoMetadata, read_image
 from riqa_desktop.core.preprocess import square_crop
-from riqa_desktop.core.reshoot import ReshootTracker
+from riqa_desktop.core.reshoot import RECENT, ReshootTracker
 from riqa_desktop.core.sameeye import MATCH_SCORE, Shot, eye_print, match_score, same_eye
 from training import degradations as D
 
 BIG_SIDE = 1024  # full-resolution photos are re-shot at this FOV size, then thumbnailed as the app does
+# Photos of the shared data that show one eye, checked by eye (one disc and vessel tree, moved a little):
+# the EyePACS "left" and "right" of two patients (label errors) and DRIMDB's repeated shots.
+ONE_EYE = ({"4127_left", "4127_right"}, {"26724_left", "26724_right"},
+           *({f"drimdb_good ({n})" for n in group} for group in ((56, 57), (65, 66, 67), (93, 94), (95, 96), (124, 125))))
 
 
-def reshoot(photo: np.ndarray, rng: np.random.Generator, p_clean: float) -> np.ndarray:
-    """The same retina moved (+-8 degrees, +-7 % of the field) inside the same field, then maybe degraded."""
+def one_eye(a: str, b: str) -> bool:
+    """Whether eye ids `a` and `b` name one eye."""
+    return a == b or any(a in g and b in g for g in ONE_EYE)
+
+
+def reshoot(photo: np.ndarray, rng: np.random.Generator, p_clean: float) -> tuple[np.ndarray, str | None, tuple]:
+    """The same retina moved (+-8 degrees, +-7 % of the field) inside the same field, then maybe degraded
+    (the photo, the degradation's kind, and the movement: degrees, shift in % of the field)."""
     s = photo.shape[0]
-    m = cv2.getRotationMatrix2D(((s - 1) / 2, (s - 1) / 2), float(rng.uniform(-8, 8)), 1.0)
-    m[:, 2] += rng.uniform(-0.07, 0.07, 2) * s
+    angle, shift = float(rng.uniform(-8, 8)), rng.uniform(-0.07, 0.07, 2)
+    m = cv2.getRotationMatrix2D(((s - 1) / 2, (s - 1) / 2), angle, 1.0)
+    m[:, 2] += shift * s
     moved = cv2.warpAffine(photo, m, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     outside = photo.max(axis=2) <= 10  # the camera's field stays where it is
     moved[outside] = 0
-    return in_field(D.sample(moved, rng, p_clean=p_clean)[0], outside)
+    degraded, kind = D.sample(moved, rng, p_clean=p_clean)[:2]
+    return in_field(degraded, outside), kind, (abs(angle), 100 * float(np.hypot(*shift)))
 
 
 def in_field(degraded: np.ndarray, outside: np.ndarray) -> np.ndarray:
@@ -77,17 +93,19 @@ def eyes(root: Path, n_pairs: int, n_big: int, rng: np.random.Generator) -> list
     return [e for i in order for e in visits[i]]
 
 
-def sequence(root: Path, args) -> list[tuple[str, bool, Assessment]]:
-    """(eye id, is a re-shot, Assessment) in arrival order."""
+def sequence(root: Path, args) -> list[tuple[str, bool, str | None, tuple | None, Assessment]]:
+    """(eye id, is a re-shot, degradation kind or None, movement or None, Assessment) in arrival order."""
     rng = np.random.default_rng(args.seed)
     out = []
     for eye, photo in eyes(root, args.pairs, args.big, rng):
-        first = in_field(D.sample(photo, rng, p_clean=0.5)[0], photo.max(axis=2) <= 10)
-        shots = [(False, first)] + ([(True, reshoot(photo, rng, 0.2))] if rng.uniform() < args.p_reshoot else [])
-        for is_reshot, img in shots:
+        first, kind = D.sample(photo, rng, p_clean=0.5)[:2]
+        shots = [(False, in_field(first, photo.max(axis=2) <= 10), kind, None)]
+        if rng.uniform() < args.p_reshoot:
+            shots.append((True, *reshoot(photo, rng, 0.2)))
+        for is_reshot, img, kind, move in shots:
             a = Assessment(path=f"{eye}.jpg", grade="usable", metadata=PhotoMetadata())
             a.thumbnail = thumbnail(img, 256)
-            out.append((eye, is_reshot, a))
+            out.append((eye, is_reshot, kind, move, a))
     return out
 
 
@@ -104,14 +122,18 @@ def main(argv=None) -> int:
     t0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
     times = [t0 + timedelta(seconds=30 * i) for i in range(len(seq))]
     t = time.process_time()  # CPU time: the development machine is shared with model training
-    prints = [eye_print(a.thumbnail) for _, _, a in seq]
+    prints = [eye_print(a.thumbnail) for *_, a in seq]
     print_ms = (time.process_time() - t) / len(seq) * 1000
-    shots = [Shot.of(a, when) for (_, _, a), when in zip(seq, times)]
+    shots = [Shot.of(a, when) for (*_, a), when in zip(seq, times)]
     assert all(np.array_equal(p, s.print) for p, s in zip(prints, shots) if p is not None)  # deterministic
 
     diff_scores, same_scores, false, checked, ms = [], [], 0, 0, []
-    for i, (eye, _, _) in enumerate(seq):
-        for j in range(max(0, i - 3), i):
+    missed: Counter[str] = Counter()
+    moves: dict[bool, list[tuple]] = {True: [], False: []}  # compared? -> movements of the re-shots
+    for i, (eye, _, kind, move, _) in enumerate(seq):
+        for j in range(max(0, i - RECENT), i):
+            if seq[j][0] != eye and one_eye(seq[j][0], eye):
+                continue
             t = time.process_time()
             score = match_score(shots[j].print, shots[i].print)
             ms.append((time.process_time() - t) * 1000)
@@ -119,25 +141,37 @@ def main(argv=None) -> int:
             if seq[j][0] == eye:
                 same_scores.append(score)
                 checked += match
+                moves[match].append(move)
+                if not match:
+                    missed[f"{seq[j][2] or 'clean'} -> {kind or 'clean'}"] += 1
             else:
                 diff_scores.append(score)
                 false += match
-    print(f"{len(seq)} photos: {sum(r for _, r, _ in seq)} re-shots; eye print {print_ms:.1f} ms/photo, "
+    print(f"{len(seq)} photos: {sum(r for _, r, *_ in seq)} re-shots; eye print {print_ms:.1f} ms/photo, "
           f"print comparison mean {np.mean(ms):.1f} ms (CPU, 1 thread)")
-    print(f"pairs (each photo vs the 3 before): different eyes or people {len(diff_scores)}, "
+    print(f"pairs (each photo vs the {RECENT} before): different eyes or people {len(diff_scores)}, "
           f"false matches {false}; re-shot pairs {len(same_scores)}, compared {checked} "
           f"({100 * checked / max(1, len(same_scores)):.1f} %)")
+    print("missed re-shots (first shot -> re-shot degradation): "
+          + (", ".join(f"{k} {n}" for k, n in sorted(missed.items(), key=lambda kv: (-kv[1], kv[0]))) or "none"))
+    for name, k, edges in (("rotation (deg)", 0, (0, 2.5, 5, 8)), ("shift (% of the field)", 1, (0, 3, 6, 10))):
+        def count(ms, lo, hi):
+            return sum(lo <= m[k] < hi for m in ms)
+
+        print(f"re-shots compared by {name}: " + ", ".join(
+            f"{lo}-{hi} {count(moves[True], lo, hi)}/{count(moves[True] + moves[False], lo, hi)}"
+            for lo, hi in zip(edges, edges[1:])))
     print(f"match score (same eye at >= {MATCH_SCORE}): different max {max(diff_scores, default=0)}, "
           f"p99 {np.percentile(diff_scores, 99):.0f}; re-shots p5 {np.percentile(same_scores, 5):.0f}, "
           f"p10 {np.percentile(same_scores, 10):.0f}, median {np.median(same_scores):.0f}")
 
     tracker, wrong, compared, n_reshots = ReshootTracker(), 0, 0, 0
     owner: dict[str, str] = {}  # eye group -> eye id of its first shot
-    for ((eye, is_reshot, a), when) in zip(seq, times):
+    for ((eye, is_reshot, *_, a), when) in zip(seq, times):
         tracker.update(a, when)
         owner.setdefault(a.eye_group, eye)
         if a.comparison is not None:
-            wrong += owner[a.eye_group] != eye
+            wrong += not one_eye(owner[a.eye_group], eye)
             compared += is_reshot and owner[a.eye_group] == eye
         n_reshots += is_reshot
     print(f"ReshootTracker over the sequence: comparisons across eyes or people {wrong}; "

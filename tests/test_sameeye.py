@@ -15,6 +15,7 @@ from riqa_desktop.core.fov import detect_fov
 from riqa_desktop.core.loading import PhotoMetadata, read_image
 from riqa_desktop.core.preprocess import square_crop
 from riqa_desktop.core.reshoot import ReshootTracker
+from riqa_desktop.core import imageops, sameeye
 from riqa_desktop.core.sameeye import MATCH_SCORE, Shot, eye_print, match_score, same_eye
 from riqa_desktop.core.store import ResultsStore
 from training import degradations as D
@@ -37,6 +38,19 @@ def moved(photo: np.ndarray, angle: float, dx: float, dy: float) -> np.ndarray:
     return out
 
 
+def scratched(photo: np.ndarray, shift_px: int = 0) -> np.ndarray:
+    """The photo through a lens with faint scratches that stay put in the frame (moved by `shift_px`, as a
+    re-crop of the frame moves them)."""
+    lines = np.zeros(photo.shape[:2], np.float32)
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        pts = (rng.uniform(0.2, 0.8, (4, 2)) * photo.shape[0]).astype(np.int32) + shift_px
+        cv2.polylines(lines, [pts], False, 1.0, 8, cv2.LINE_AA)
+    out = (photo * (1 - 0.3 * cv2.GaussianBlur(lines, (0, 0), 3))[..., None]).astype(np.uint8)
+    out[photo.max(axis=2) <= 10] = 0
+    return out
+
+
 def photo(img: np.ndarray, name: str = "x.jpg", **meta) -> Assessment:
     a = Assessment(path=name, grade="usable", metadata=PhotoMetadata(**meta))
     a.thumbnail = thumbnail(img, 256)  # what the Analyzer keeps, whatever the photo's size
@@ -48,13 +62,19 @@ def shot(img: np.ndarray | None, seconds: float = 0, **meta) -> Shot:
     return Shot.of(a, T0 + timedelta(seconds=seconds))
 
 
+def unknown_eye(img: np.ndarray, seconds: float = 0) -> Shot:
+    """A shot whose eye is unknown (no metadata, no clear disc): only the vessel print can tell."""
+    return Shot(arrived=T0 + timedelta(seconds=seconds), print=eye_print(thumbnail(img, 256)))
+
+
 @pytest.fixture(scope="module")
 def retina_field(retina_rgb):
     return field(retina_rgb, 1024)
 
 
 @pytest.mark.parametrize("kind,severity", [(None, 0.0), ("lid_shadow", 0.6), ("defocus", 0.5), ("haze", 0.5),
-                                           ("underexposure", 0.6)])
+                                           ("underexposure", 0.6), ("underexposure", 0.95), ("lash_shadow", 0.8),
+                                           ("motion", 0.6)])
 def test_a_reshot_without_metadata_matches_despite_shadow_blur_and_movement(retina_field, kind, severity):
     reshot = moved(retina_field, 6.0, 0.04, -0.03)
     if kind:
@@ -62,6 +82,41 @@ def test_a_reshot_without_metadata_matches_despite_shadow_blur_and_movement(reti
     first = shot(retina_field)
     assert same_eye(first, shot(reshot, 40))
     assert same_eye(shot(reshot, 40), first)  # either may be the bad one
+
+
+def test_the_block_search_is_template_matching_of_every_block(retina_field):
+    # All blocks are correlated at once by FFT; each must find the shift that template matching finds.
+    a, b = (eye_print(thumbnail(img, 256)).astype(np.float32)
+            for img in (retina_field, moved(retina_field, 2.0, 0.03, -0.02)))
+    s, size = sameeye.SEARCH, sameeye.BLOCK
+    expected = []
+    for y, x in sameeye._BLOCKS:
+        blk = a[y: y + size, x: x + size]
+        if np.count_nonzero(blk) >= 0.05 * size * size:
+            r = imageops.match_template(b[y - s: y + size + s, x - s: x + size + s], blk)
+            py, px = np.unravel_index(int(np.argmax(r)), r.shape)
+            if r[py, px] > sameeye.BLOCK_MIN_NCC:
+                expected.append([px - s, py - s])
+    assert len(expected) > 20
+    assert sameeye._shifts(a, b).tolist() == expected
+
+
+def test_a_very_dark_photo_still_has_a_print(retina_field):
+    # The field of an underexposed photo is only a few levels above the black frame.
+    dark = D.apply(retina_field, "underexposure", 1.0, np.random.default_rng(0))
+    assert dark.max() < 40
+    assert eye_print(thumbnail(dark, 256)) is not None
+
+
+@pytest.mark.parametrize("shift_px", [0, 8])
+def test_lens_scratches_seen_in_two_eyes_do_not_make_them_one(retina_field, shift_px):
+    # The scratches line up with the frames as they are (or re-cropped by a print pixel), the vessels
+    # do not: that needs STILL_SCORE, which marks alone do not reach.
+    first = unknown_eye(scratched(retina_field))
+    other_eye = unknown_eye(scratched(np.ascontiguousarray(retina_field[:, ::-1]), shift_px), 30)
+    assert not same_eye(first, other_eye)
+    # A re-shot through the same lens: the retina moved, the scratches did not.
+    assert same_eye(first, unknown_eye(scratched(moved(retina_field, 5.0, 0.04, -0.03)), 30))
 
 
 def test_the_mirrored_eye_and_a_late_reshot_do_not_match(retina_field):

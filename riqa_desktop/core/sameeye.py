@@ -5,14 +5,15 @@ laterality taken within the time window are one eye; another patient or the
 other eye never is. Without that, photos must fall within the time window,
 must not have different known eyes (metadata, file name or a confident
 inference), and their vessel patterns must match: an "eye print" is the
-vessel line map of the frame's central square at a fixed size, and two prints match
-when many small blocks of one find their best position in the other at one
-common shift (after the best small rotation). Anatomy common to every eye
-(disc side, arcades) lines up a few blocks; the same retina lines up many,
-even with a shadow or blur over part of it. What stays put in a camera's
-frame (lens scratches, reflections) lines up blocks of any two of its photos
-without any shift, so such a match needs more. Unsure means "not the same eye".
-The rates are printed by `python -m bench.sameeye`.
+map of thin dark lines (vessels) in the frame's central square at a fixed
+size, and two prints match when many small blocks of each find their best
+position in the other at one alignment (the best small rotation, then one
+shift that both directions agree on). Anatomy common to every eye (disc
+side, arcades) lines up a few blocks; the same retina lines up many, even
+with a shadow or blur over part of it. What stays put in a camera's frame
+(lens scratches, reflections, the compression grid) lines up blocks of any
+two of its photos with (almost) no movement, so such a match needs far more.
+Unsure means "not the same eye". The rates are printed by `python -m bench.sameeye`.
 """
 
 from __future__ import annotations
@@ -26,17 +27,23 @@ from . import imageops
 
 SIDE = 128  # prints are made at this size whatever the photo's resolution (thumbnails are <= 256 px)
 ANGLES = np.arange(-7.5, 7.6, 2.5)  # a re-shot's rotation, degrees
+TURN_MARGIN = 0.05  # correlation by which a rotation must beat none to be used
 BLOCK = 19  # block side in print pixels
 SEARCH = 13  # each block searches +-SEARCH px independently
 BLOCK_MIN_NCC = 0.4
 AGREE_PX = 2  # blocks agree when their shifts differ by at most this
 MATCH_SCORE = 38  # `match_score` needed to call two prints the same eye (bench.sameeye)
 SURE_SCORE = 50  # ... and to overrule an inferred eye that differs
-STILL_SCORE = 46  # ... when the match is with the frames as they are (see `match`)
+STILL_SCORE = 76  # ... when the match is with the frames as they are (see `match`)
+STILL_PX, STILL_DEG = 3, 2.5  # "as they are": give or take the resampling of a cropped or rescaled frame
 WINDOW_S = 300.0
 METADATA_SOURCES = ("dicom", "filename", "metadata")
 RIDGE_SIGMA = 1.0  # smoothing before the Hessian, print pixels
 BLOB = 2.0  # ridge = l1 - BLOB * |l2|: lines stay, round spots (lens dust, drusen) go
+THIN = 9  # print px: dark structures narrower than this are kept (vessels, even blurred), wider go
+# The print keeps this share of the field, its strongest lines: enough that the faint vessels of a dim,
+# hazy or blurred photo survive beside the strong stripes of a lash's or a crescent's shadow.
+KEEP_TOP = 0.3
 
 
 def _disc_mask(side: int, shrink: float) -> np.ndarray:
@@ -46,6 +53,13 @@ def _disc_mask(side: int, shrink: float) -> np.ndarray:
 
 
 _INNER = _disc_mask(SIDE, 0.8)
+_BLOCKS = np.array([(y, x) for y in range(SEARCH, SIDE - BLOCK - SEARCH + 1, BLOCK // 2)
+                    for x in range(SEARCH, SIDE - BLOCK - SEARCH + 1, BLOCK // 2) if _INNER[y: y + BLOCK, x: x + BLOCK].all()])
+_BY = _BLOCKS[:, 0, None, None] + np.arange(BLOCK)[None, :, None]  # index arrays: every block's pixels
+_BX = _BLOCKS[:, 1, None, None] + np.arange(BLOCK)[None, None, :]
+_NO_TURN = int(np.argmin(np.abs(ANGLES)))
+_THIN = imageops.ellipse_kernel(THIN)
+_EDGE = imageops.ellipse_kernel(9)
 
 
 def _lines(flat: np.ndarray, sigma: float) -> np.ndarray:
@@ -74,19 +88,24 @@ def eye_print(thumb: np.ndarray | None) -> np.ndarray | None:
     c = SIDE // 16
     bg = float(np.median(np.concatenate([v[:c, :c].ravel(), v[:c, -c:].ravel(), v[-c:, :c].ravel(),
                                          v[-c:, -c:].ravel()])))
-    inside = (v > max(20.0, bg + 12)).astype(np.float32)
-    # Divide by the local brightness (a shadow or vignetting is multiplicative), then a Hessian
-    # line measure: high on the centre line of dark, thin structures (vessels), low on round spots.
+    # The field is clearly brighter than the frame's corners; in an underexposed photo that is only a
+    # few levels, so the margin is at most a tenth of the photo's light.
+    top = float(np.percentile(v, 99))
+    inside = (v > min(max(20.0, bg + 12), bg + max(3.0, 0.1 * (top - bg)))).astype(np.float32)
+    # Divide by the local brightness (a shadow or vignetting is multiplicative); keep only dark
+    # structures thinner than THIN (black top-hat), so the edge of a shadow or crescent, a lash's broad
+    # stripe and the rim of a bright speck draw no line; then a Hessian line measure: high on the
+    # centre line of dark, thin structures (vessels), low on round spots.
     sigma = SIDE / 20
     light = imageops.gaussian_blur(g * inside, sigma) / (imageops.gaussian_blur(inside, sigma) + 1e-3)
     flat = np.where(inside > 0, g / (light + 4.0), 1.0).astype(np.float32)
-    ridge = _lines(flat, RIDGE_SIGMA)
-    keep = imageops.erode(inside.astype(np.uint8), imageops.ellipse_kernel(9)) > 0
+    ridge = _lines(flat - imageops.closing(flat, _THIN), RIDGE_SIGMA)  # minus the black top-hat
+    keep = imageops.erode(inside.astype(np.uint8), _EDGE) > 0
     if keep.sum() < 0.2 * SIDE * SIDE:
         return None
     ridge[~keep] = 0
-    # Keep the strongest 15 %: the vessels, whatever the photo's contrast.
-    ridge = np.clip(ridge - float(np.percentile(ridge[keep], 85)), 0, None)
+    # Keep the strongest lines: the vessels, whatever the photo's contrast.
+    ridge = np.clip(ridge - float(np.percentile(ridge[keep], 100 * (1 - KEEP_TOP))), 0, None)
     top = float(ridge.max())
     if top <= 0:
         return None
@@ -94,18 +113,18 @@ def eye_print(thumb: np.ndarray | None) -> np.ndarray | None:
 
 
 def _best_rotation(a: np.ndarray, b: np.ndarray) -> float:
-    """The angle that best lines `b` up with `a`, found cheaply at half size."""
+    """The angle that best lines `b` up with `a`, found cheaply at half size; none unless another is clearly
+    better, so that what stays put in the frame is compared with the frames as they are (see `match`)."""
     a2, b2 = imageops.pyr_down(a), imageops.pyr_down(b)
     n = a2.shape[0]
     t = int(n * 0.4)
     tpl = a2[n // 2 - t: n // 2 + t, n // 2 - t: n // 2 + t]
-    best, angle = -2.0, 0.0
+    scores = []
     for ang in ANGLES:
         rot = imageops.warp_affine(b2, imageops.rotation_matrix(((n - 1) / 2, (n - 1) / 2), float(ang)), (n, n))
-        score = float(imageops.match_template(rot, tpl).max())
-        if score > best:
-            best, angle = score, float(ang)
-    return angle
+        scores.append(float(imageops.match_template(rot, tpl).max()))
+    k = int(np.argmax(scores))
+    return 0.0 if scores[_NO_TURN] >= scores[k] - TURN_MARGIN else float(ANGLES[k])
 
 
 def _rotate(p: np.ndarray, angle: float) -> np.ndarray:
@@ -113,43 +132,64 @@ def _rotate(p: np.ndarray, angle: float) -> np.ndarray:
     return imageops.warp_affine(p, imageops.rotation_matrix((c, c), angle), (SIDE, SIDE))
 
 
-def _agreeing(a: np.ndarray, b: np.ndarray) -> tuple[int, tuple[int, int]]:
-    """How many blocks of `a` find their best match in `b` at one common shift, and that shift."""
-    shifts = []
-    step = BLOCK // 2
-    for y in range(SEARCH, SIDE - BLOCK - SEARCH + 1, step):
-        for x in range(SEARCH, SIDE - BLOCK - SEARCH + 1, step):
-            if not _INNER[y: y + BLOCK, x: x + BLOCK].all():
-                continue
-            blk = a[y: y + BLOCK, x: x + BLOCK]
-            if np.count_nonzero(blk) < 0.05 * BLOCK * BLOCK:
-                continue  # nothing to match (no vessels, or a shadow)
-            r = imageops.match_template(b[y - SEARCH: y + BLOCK + SEARCH, x - SEARCH: x + BLOCK + SEARCH], blk)
-            py, px = np.unravel_index(int(np.argmax(r)), r.shape)
-            v = float(r[py, px])
-            if v > BLOCK_MIN_NCC:
-                shifts.append((px - SEARCH, py - SEARCH))
-    if not shifts:
-        return 0, (0, 0)
-    s = np.array(shifts)
-    near = (np.abs(s[:, None, 0] - s[None, :, 0]) <= AGREE_PX) & (np.abs(s[:, None, 1] - s[None, :, 1]) <= AGREE_PX)
-    votes = near.sum(axis=1)
-    k = int(votes.argmax())
-    return int(votes[k]), (int(s[k, 0]), int(s[k, 1]))
+def _window_sums(v: np.ndarray) -> np.ndarray:
+    """Sum of every BLOCK x BLOCK window of `v`."""
+    c = np.pad(v.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    return c[BLOCK:, BLOCK:] - c[:-BLOCK, BLOCK:] - c[BLOCK:, :-BLOCK] + c[:-BLOCK, :-BLOCK]
+
+
+def _shifts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n, 2) x, y: where in `b` each block of `a` that has vessels finds a clear best match, relative to it.
+    All blocks at once (normalised cross-correlation by FFT): this runs for every earlier shot at the camera."""
+    blks = a[_BY, _BX]
+    keep = np.count_nonzero(blks, axis=(1, 2)) >= 0.05 * BLOCK * BLOCK  # else no vessels (or a shadow)
+    if not keep.any():
+        return np.zeros((0, 2), np.float32)
+    span, n = BLOCK + 2 * SEARCH, 2 * SEARCH + 1
+    oy, ox = _BLOCKS[keep, 0, None, None] - SEARCH, _BLOCKS[keep, 1, None, None] - SEARCH
+    b = b.astype(np.float64)
+    reg = b[oy + np.arange(span)[:, None], ox + np.arange(span)]
+    t = blks[keep] - blks[keep].mean(axis=(1, 2), keepdims=True)
+    f = (span, span)  # the circular correlation of a block and its search area does not wrap
+    num = np.fft.irfft2(np.fft.rfft2(reg) * np.conj(np.fft.rfft2(t, f)), f)[:, :n, :n]
+    # Each window's sum and sum of squares, from integral images of `b`.
+    s1, s2 = (_window_sums(v)[oy + np.arange(n)[:, None], ox + np.arange(n)] for v in (b, b * b))
+    var = s2 - s1 * s1 / (BLOCK * BLOCK)
+    den = np.sqrt(np.maximum(var, 1.0) * (t * t).sum(axis=(1, 2))[:, None, None])
+    r = np.where(var > 1.0, num / den, 0.0).reshape(len(t), -1)  # a flat window: no match
+    k = r.argmax(axis=1)
+    best = r[np.arange(len(k)), k] > BLOCK_MIN_NCC
+    py, px = np.divmod(k[best], n)
+    return np.stack([px - SEARCH, py - SEARCH], axis=1).astype(np.float32)
+
+
+def _near(shifts: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """For each shift in `at`, how many of `shifts` lie within AGREE_PX of it."""
+    return ((np.abs(shifts[None, :, 0] - at[:, None, 0]) <= AGREE_PX)
+            & (np.abs(shifts[None, :, 1] - at[:, None, 1]) <= AGREE_PX)).sum(axis=1)
 
 
 def match(a: np.ndarray | None, b: np.ndarray | None) -> tuple[int, bool]:
-    """(score, still): agreeing blocks of `a` in `b` plus those of `b` in `a` (0 = no evidence; symmetric,
-    so either photo may be the one with a shadow), and whether they agree with the frames lined up as
-    they are, where whatever stays put in a camera's frame (lens dust and scratches, reflections,
-    sensor pattern) agrees for any two of its photos."""
+    """(score, still): how many blocks of `a` in `b` and of `b` in `a` agree on one alignment (0 = no
+    evidence; both ways, so either photo may be the one with a shadow, and chance agreements of one
+    way rarely meet the other's), and whether that alignment is the frames as they are, where whatever
+    stays put in a camera's frame (lens dust and scratches, reflections, sensor and compression
+    pattern) agrees for any two of its photos."""
     if a is None or b is None or a.shape != (SIDE, SIDE) or b.shape != (SIDE, SIDE):
         return 0, False
     a, b = a.astype(np.float32), b.astype(np.float32)
     angle = _best_rotation(a, b)
-    (n1, s1), (n2, s2) = _agreeing(a, _rotate(b, angle)), _agreeing(b, _rotate(a, -angle))
-    still = angle == 0 and max(abs(v) for v in s1 + s2) <= 1
-    return n1 + n2, still
+    ab, ba = _shifts(a, _rotate(b, angle)), _shifts(b, _rotate(a, -angle))
+    # A block of `b` found in `a` at shift s is a block of `a` found in `b` at -s, turned by the angle.
+    t = np.deg2rad(angle)
+    ba = -ba @ np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]], np.float32)
+    both = np.concatenate([ab, ba])
+    if not len(both):
+        return 0, False
+    votes = _near(ab, both) + _near(ba, both)
+    k = int(votes.argmax())
+    still = abs(angle) <= STILL_DEG and float(np.abs(both[k]).max()) <= STILL_PX
+    return int(votes[k]), still
 
 
 def match_score(a: np.ndarray | None, b: np.ndarray | None) -> int:
