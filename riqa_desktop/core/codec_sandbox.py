@@ -73,23 +73,26 @@ def pixel_array(data: bytes) -> np.ndarray:
     """`ds.pixel_array` of the DICOM file `data`, decoded in the worker process.
 
     A decoder crash or hang becomes `NotAnImageError`; the decoder's own
-    exceptions come back as they are, for the caller to word.
+    exceptions come back as they are, for the caller to word. A worker found
+    dead may have died before this file reached it (killed while idle), so a
+    file is blamed only when it also kills a fresh worker.
     """
-    pool = _worker()
-    try:
-        future = pool.submit(_decode_in_child, data)
-    except (BrokenProcessPool, RuntimeError):  # another file just killed this worker: use a fresh one
-        _discard(pool)
+    for attempt in range(2):
         pool = _worker()
-        future = pool.submit(_decode_in_child, data)
-    try:
-        arr, said = future.result(timeout=TIMEOUT_S)
-    except BrokenProcessPool:
-        _discard(pool)
-        raise errors.NotAnImageError("DICOM pixel data is corrupt (its decoder crashed)") from None
-    except TimeoutError:
-        _discard(pool)
-        raise errors.NotAnImageError("DICOM pixel data could not be decoded in time") from None
+        try:
+            try:
+                future = pool.submit(_decode_in_child, data)
+            except RuntimeError:  # a pool another thread just shut down
+                raise BrokenProcessPool from None
+            arr, said = future.result(timeout=TIMEOUT_S)
+            break
+        except BrokenProcessPool:
+            _discard(pool)
+            if attempt:
+                raise errors.NotAnImageError("DICOM pixel data is corrupt (its decoder crashed)") from None
+        except TimeoutError:
+            _discard(pool)
+            raise errors.NotAnImageError("DICOM pixel data could not be decoded in time") from None
     for line in said:  # into the parent's log, where the app's log file is
         CODEC_LOG.info("%s", line)
     return arr
