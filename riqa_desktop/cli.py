@@ -108,8 +108,9 @@ def describe(a: Assessment) -> str:
     bits += [f"{k} {'ok' if v.ok else 'POOR'}" for k, v in a.attributes.items()]
     if a.quality_score is not None:
         bits.append(f"quality {a.quality_score:.2f}")
-    if a.metadata.laterality:
-        bits.append("right eye" if a.metadata.laterality == "R" else "left eye")
+    eye, source = a.eye()
+    if eye:
+        bits.append(("right eye" if eye == "R" else "left eye") + (" (from the photo)" if source in ("model", "disc") else ""))
     line = " | ".join(bits)
     if "gate" in a.measurements:
         line += f" - {a.measurements['gate']}"

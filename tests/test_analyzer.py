@@ -76,3 +76,16 @@ def test_device_choice():
     assert pick_device("cpu") == "cpu"
     with pytest.raises(RiqaError):
         pick_device("tpu")
+
+
+def test_one_eye_for_every_output(analyzer, retina_jpeg, tmp_path, retina_rgb):
+    """The JSON, the CLI, the GUI and the advice name the same eye: the metadata's, else the photo's guess."""
+    import cv2
+
+    from riqa_desktop.core.laterality import eye_of
+
+    (a,) = analyzer.assess_path(retina_jpeg)
+    assert a.eye() == (eye_of(a).eye, eye_of(a).source) and a.eye_guess == eye_of(a).as_dict()
+    assert a.to_json()["eye"] == a.eye_guess["eye"] and (a.to_json()["eye_source"] or "") == a.eye_guess["source"]
+    (d,) = analyzer.assess_path(write_raw(tmp_path / "IM0002", cv2.resize(retina_rgb, (256, 256)), laterality="L"))
+    assert d.eye() == ("L", "dicom") and d.to_json()["eye"] == "L"

@@ -403,9 +403,7 @@ def advise(a: Assessment, lang: str = "en") -> list[AdviceItem]:
     severity = SEVERITY_BY_GRADE.get(v.grade or "", "warning")
     eye = None
     if any(r in ("left", "right") for _, r, _ in found[:MAX_ITEMS]):
-        from .laterality import eye_of
-
-        eye = eye_of(a).eye
+        eye = a.eye()[0]
     items = []
     for code, region, ev in found[:MAX_ITEMS]:
         sev = "info" if code in ("good", "usable") else severity

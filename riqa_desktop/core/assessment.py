@@ -81,6 +81,7 @@ class Assessment:
     thumbnail: np.ndarray | None = field(default=None, repr=False)  # small RGB copy for lists and reports
     eye_print: np.ndarray | None = field(default=None, repr=False)  # vessel pattern (core.sameeye)
     eye_model: dict | None = None  # the quality model's laterality: {"p_right", "threshold"} (see core/laterality)
+    eye_guess: dict | None = None  # core.laterality.eye_of, made once by `eye()`: the eye every output names
 
     @property
     def frame_index(self) -> int:
@@ -89,6 +90,20 @@ class Assessment:
     @classmethod
     def failed(cls, path: str, reason: str) -> "Assessment":
         return cls(path=path, ok=False, error=reason)
+
+    def eye(self) -> tuple[str | None, str]:
+        """(eye "R" / "L" / None, where it came from: "dicom", "filename", "model", "disc" or "").
+
+        The metadata's eye, else the photo's (`core.laterality.eye_of`), worked out on first
+        use (a few ms) and kept, so the advice, the GUI, the CLI and the JSON name one eye.
+        """
+        if self.eye_guess is None and self.ok:
+            from .laterality import eye_of
+
+            self.eye_guess = eye_of(self).as_dict()
+        if self.eye_guess is not None:
+            return self.eye_guess.get("eye"), self.eye_guess.get("source") or ""
+        return self.metadata.laterality, self.metadata.laterality_source if self.metadata.laterality else ""
 
     def to_json(self) -> dict:
         """The stable JSON record of `riqa assess --json` (one object per line)."""
@@ -107,7 +122,8 @@ class Assessment:
             "comparison": self.comparison,
             "eye_group": self.eye_group or None,
             "fov": self.fov,
-            "eye": self.metadata.laterality,
+            "eye": self.eye()[0],
+            "eye_source": self.eye()[1] or None,
             "eye_model": self.eye_model,
             "patient_id": self.metadata.patient_id,
             "acquired": self.metadata.acquired,

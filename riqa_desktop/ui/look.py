@@ -54,8 +54,10 @@ def icon(name: str) -> QIcon:
     return QIcon(str(resources_dir() / "icons" / f"{name}.svg"))
 
 
-def eye_word(laterality: str | None) -> str:
-    return EYE_WORDS.get(laterality or "", "Eye unknown")
+def eye_word(laterality: str | None, source: str = "") -> str:
+    """'Right eye (OD)'; 'Right eye (OD), from the photo' when neither the file nor its name said so."""
+    word = EYE_WORDS.get(laterality or "", "Eye unknown")
+    return word + ", from the photo" if laterality and source in ("model", "disc") else word
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:

@@ -48,5 +48,6 @@ class PostProcessor:
         if a.ok:
             a.advice = advise(a)
             if track:
+                a.eye()  # the eye the panel names, worked out here rather than on the GUI thread
                 self._tracker.update(a)  # sets a.comparison and a.eye_group
         return a

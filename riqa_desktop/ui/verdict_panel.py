@@ -152,7 +152,7 @@ def _title_html(a: Assessment | None) -> str:
     name = html.escape(Path(a.path).name)
     if m.n_frames > 1:
         name += f" · frame {m.frame_index + 1} of {m.n_frames}"
-    bits = [eye_word(m.laterality)]
+    bits = [eye_word(*a.eye())]
     if m.patient_id:
         bits.append("Patient " + html.escape(m.patient_id))
     when = _short_time(m.acquired)

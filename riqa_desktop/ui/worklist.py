@@ -148,7 +148,7 @@ class Worklist(QTreeWidget):
         name = Path(a.path).name
         if a.metadata.n_frames > 1:
             name += f" (frame {a.frame_index + 1})"
-        lines.append(f"{eye_word(a.metadata.laterality).split(' (')[0]}  ·  {name}")
+        lines.append(f"{eye_word(a.eye()[0]).split(' (')[0]}  ·  {name}")
         line = advice_line(a)
         if line:
             lines.append(line)
