@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .core import errors
 from .core.assessment import GRADE_WORDS, Assessment
+from .core.laterality import METADATA_SOURCES
 from .core.loading import display_path
 from .progress import Progress
 
@@ -110,7 +111,7 @@ def describe(a: Assessment) -> str:
         bits.append(f"quality {a.quality_score:.2f}")
     eye, source = a.eye()
     if eye:
-        bits.append(("right eye" if eye == "R" else "left eye") + (" (from the photo)" if source in ("model", "disc") else ""))
+        bits.append(("right eye" if eye == "R" else "left eye") + ("" if source in METADATA_SOURCES else " (from the photo)"))
     line = " | ".join(bits)
     if "gate" in a.measurements:
         line += f" - {a.measurements['gate']}"

@@ -377,8 +377,9 @@ def advise(a: Assessment, lang: str = "en") -> list[AdviceItem]:
     if v.has_measure:
         glare = _central_glare(v, a)
         regional = _map_regions(v)
-        regional += _occluders(a.measurements, bool(glare) or any(c == "glare_spot" for c, _, _ in regional))
-        exposure = _exposure(v, bool(glare) or any(c == "glare_spot" for c, _, _ in regional))
+        any_glare = bool(glare) or any(c == "glare_spot" for c, _, _ in regional)
+        regional += _occluders(a.measurements, any_glare)
+        exposure = _exposure(v, any_glare)
         if exposure:
             found.append(exposure)
         shadows = _shadows(v, bool(exposure) and exposure[0] == "too_dark")

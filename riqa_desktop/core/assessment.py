@@ -103,10 +103,12 @@ class Assessment:
             self.eye_guess = eye_of(self).as_dict()
         if self.eye_guess is not None:
             return self.eye_guess.get("eye"), self.eye_guess.get("source") or ""
-        return self.metadata.laterality, self.metadata.laterality_source if self.metadata.laterality else ""
+        md = self.metadata
+        return md.laterality, (md.laterality_source or "metadata") if md.laterality else ""
 
     def to_json(self) -> dict:
         """The stable JSON record of `riqa assess --json` (one object per line)."""
+        eye, eye_source = self.eye()
         return {
             "path": display_path(self.path),
             "frame": self.metadata.frame_index,
@@ -122,8 +124,8 @@ class Assessment:
             "comparison": self.comparison,
             "eye_group": self.eye_group or None,
             "fov": self.fov,
-            "eye": self.eye()[0],
-            "eye_source": self.eye()[1] or None,
+            "eye": eye,
+            "eye_source": eye_source or None,
             "eye_model": self.eye_model,
             "patient_id": self.metadata.patient_id,
             "acquired": self.metadata.acquired,

@@ -16,7 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 
 from . import errors
-from .applog import CODEC_LOG
+from .applog import CODEC_LOG, c_stderr_to_log
 
 TIMEOUT_S = 120.0  # a 4000x3000 16-bit lossless frame decodes in about a second
 _lock = threading.Lock()
@@ -30,8 +30,6 @@ def _decode_in_child(data: bytes) -> tuple[np.ndarray, list[str]]:
     import warnings
 
     import pydicom
-
-    from .applog import CODEC_LOG, c_stderr_to_log
 
     said: list[str] = []
     catch = logging.Handler()

@@ -23,6 +23,7 @@ from .fov import detect_fov
 
 WORK_SIDE = 128
 MIN_CONFIDENCE = 0.6  # below this the eye is treated as unknown
+METADATA_SOURCES = ("dicom", "filename", "metadata")  # an eye the file gave; any other was read from the photo
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from datetime import datetime
 import numpy as np
 
 from . import imageops
+from .laterality import METADATA_SOURCES
 
 SIDE = 128  # prints are made at this size whatever the photo's resolution (thumbnails are <= 256 px)
 ANGLES = np.arange(-7.5, 7.6, 2.5)  # a re-shot's rotation, degrees
@@ -37,7 +38,6 @@ SURE_SCORE = 50  # ... and to overrule an inferred eye that differs
 STILL_SCORE = 76  # ... when the match is with the frames as they are (see `match`)
 STILL_PX, STILL_DEG = 3, 2.5  # "as they are": give or take the resampling of a cropped or rescaled frame
 WINDOW_S = 300.0
-METADATA_SOURCES = ("dicom", "filename", "metadata")
 RIDGE_SIGMA = 1.0  # smoothing before the Hessian, print pixels
 BLOB = 2.0  # ridge = l1 - BLOB * |l2|: lines stay, round spots (lens dust, drusen) go
 THIN = 9  # print px: dark structures narrower than this are kept (vessels, even blurred), wider go

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon, QImage, QPixmap
 
 from ..core.assessment import GRADE_WORDS, Assessment
+from ..core.laterality import METADATA_SOURCES
 from ..resources import resources_dir
 
 # Strong colour for text/icons and a light tint for card backgrounds.
@@ -54,10 +55,10 @@ def icon(name: str) -> QIcon:
     return QIcon(str(resources_dir() / "icons" / f"{name}.svg"))
 
 
-def eye_word(laterality: str | None, source: str = "") -> str:
+def eye_word(laterality: str | None, source: str = "metadata") -> str:
     """'Right eye (OD)'; 'Right eye (OD), from the photo' when neither the file nor its name said so."""
     word = EYE_WORDS.get(laterality or "", "Eye unknown")
-    return word + ", from the photo" if laterality and source in ("model", "disc") else word
+    return word + ", from the photo" if laterality and source not in METADATA_SOURCES else word
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:

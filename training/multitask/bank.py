@@ -76,13 +76,18 @@ def advance(model: MultiTaskQuality, feats: np.ndarray, frozen: int, batch: int 
     return np.concatenate(out)
 
 
-def top(model: MultiTaskQuality, feats: torch.Tensor, start: int = BANK_BLOCKS) -> dict[str, torch.Tensor]:
-    """The rest of the network from features after `start` stages: the same numbers as `model(x)`."""
+def head_map(model: MultiTaskQuality, feats: torch.Tensor, start: int = BANK_BLOCKS) -> torch.Tensor:
+    """The feature map the heads pool, from features after `start` stages."""
     bb = model.backbone
     x = feats.float()
     for b in bb.blocks[start:]:
         x = b(x)
-    return model.head_outputs(bb.bn2(bb.conv_head(x)))
+    return bb.bn2(bb.conv_head(x))
+
+
+def top(model: MultiTaskQuality, feats: torch.Tensor, start: int = BANK_BLOCKS) -> dict[str, torch.Tensor]:
+    """The rest of the network from features after `start` stages: the same numbers as `model(x)`."""
+    return model.head_outputs(head_map(model, feats, start))
 
 
 @torch.no_grad()

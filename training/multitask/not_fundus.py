@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..outer_eye import pictures
-from .bank import advance, trunk
+from .bank import advance, head_map, trunk
 from .data import square_of
 from .eyeq import Bank
 from .net import new_model
@@ -31,12 +31,10 @@ def outer_eye_squares(n: int, seed: int, size: int) -> np.ndarray:
 def pooled(model, feats: np.ndarray, start: int, batch: int = 256) -> np.ndarray:
     """The heads' input (pre-logits) for bank features after `start` stages."""
     model.eval()
-    bb, out = model.backbone, []
+    out = []
     for i in range(0, len(feats), batch):
-        x = torch.from_numpy(np.asarray(feats[i:i + batch])).float()
-        for b in bb.blocks[start:]:
-            x = b(x)
-        out.append(bb.forward_head(bb.bn2(bb.conv_head(x)), pre_logits=True).numpy())
+        fmap = head_map(model, torch.from_numpy(np.asarray(feats[i:i + batch])), start)
+        out.append(model.backbone.forward_head(fmap, pre_logits=True).numpy())
     return np.concatenate(out)
 
 
@@ -46,7 +44,8 @@ def refit_not_fundus(model, bank: Bank, cfg: dict) -> dict:
     rng = np.random.default_rng([int(cfg["seed"]), 0x0E7E])
     eyes = outer_eye_squares(rc["outer_eye_pictures"], int(cfg["seed"]), S)
     views = np.stack([geometry(s, rng)[0] for s in eyes for _ in range(rc["views"])])
-    x_eye = advance(new_model(cfg), trunk(new_model(cfg), views), bank.start)
+    imagenet = new_model(cfg)  # the trunk's frozen stages, as the bank's features were made
+    x_eye = advance(imagenet, trunk(imagenet, views), bank.start)
     rows, weights = [], []
     mix = cfg["student"]["mix"]
     for g, share in mix.items():
