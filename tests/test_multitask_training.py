@@ -151,3 +151,34 @@ def test_not_fundus_refit_moves_only_its_head(square):
     assert info["outer_eye_training_views"] == 12 and info["training_accuracy"] == 1.0
     out = bank.predict(model, np.concatenate([fundus[:4], outer_eye_squares(4, 1, 160)]))["not_fundus"].reshape(-1)
     assert out[:4].max() < 0 < out[4:].min()
+
+
+
+def test_ensemble_runs_the_shared_trunk_once_and_averages_its_students(square):
+    """The joined network gives the mean of its students' logits, from photos and from bank features alike."""
+    from training.multitask.ensemble import ensemble_of
+
+    torch.manual_seed(0)
+    students = [new_model(CFG).eval() for _ in range(3)]
+    with torch.no_grad():
+        for s in students[1:]:
+            for p in [*s.backbone.blocks[5:].parameters(), *s.heads.parameters()]:
+                p.add_(0.05 * torch.randn_like(p))
+    model = ensemble_of(students, {**CFG, "frozen_blocks": 5})
+    assert len(model.members) == 2
+    x = np.stack([square, square[:, ::-1]])
+    each = [bank.predict(s, x) for s in students]
+    joined = bank.predict(model, x)
+    for k in joined:
+        assert np.allclose(joined[k], np.mean([e[k] for e in each], 0), atol=1e-4), k
+        assert not np.allclose(each[0][k], each[1][k], atol=1e-4), k  # the students do differ
+    from_bank = bank.top_predict(model, bank.trunk(model, x), bank.BANK_BLOCKS)
+    assert all(np.allclose(joined[k], from_bank[k], atol=0.05) for k in joined)
+    with torch.no_grad():  # the tune split's grade offsets go into every student's bias: the mean moves by them
+        for heads in model.all_heads():
+            heads["grade"].bias += torch.tensor([0.0, 0.5, 1.0])
+    assert np.allclose(bank.predict(model, x)["grade"] - joined["grade"], [0.0, 0.5, 1.0], atol=1e-4)
+    with torch.no_grad():
+        students[2].backbone.blocks[0][0].conv_dw.weight.add_(1.0)
+    with pytest.raises(ValueError, match="trunks differ"):
+        ensemble_of(students, {**CFG, "frozen_blocks": 5})

@@ -8,6 +8,11 @@ picture as it is stored (a mirrored photo reads as the other eye).
 `build(**arch)` always starts from random weights (the card's "architecture"
 rebuilds it offline); ImageNet initialisation happens in training only.
 
+`members` > 1 is an ensemble of students that share their first `shared_blocks`
+stages (the ImageNet trunk every student keeps frozen): the trunk runs once, each
+student's last stages, head convolution and heads run on its output, and every
+logit is the students' mean. Grad-CAM explains the first student.
+
 Burned-in camera text (DRIMDB's green timestamp) lies *inside* the FOV circle
 of frame-filling photos, so the circular mask of `prepare` does not remove it.
 `features()` therefore first replaces saturated pure-green pixels (no fundus
@@ -17,6 +22,8 @@ never sees the text, in training and in the app alike.
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 import torch.nn.functional as F
@@ -60,7 +67,8 @@ def _box15(t: torch.Tensor) -> torch.Tensor:
 
 class MultiTaskQuality(nn.Module):
     def __init__(self, backbone: str = "efficientnet_lite0", dropout: float = 0.2, mask_text: bool = True,
-                 backbone_module: nn.Module | None = None, laterality: bool = False):
+                 backbone_module: nn.Module | None = None, laterality: bool = False, members: int = 1,
+                 shared_blocks: int = 5):
         super().__init__()
         self.mask_text = mask_text
         self.backbone = backbone_module if backbone_module is not None else create_backbone(backbone, num_classes=0)
@@ -68,21 +76,60 @@ class MultiTaskQuality(nn.Module):
         self.dropout = nn.Dropout(dropout)
         heads = {**HEADS, "laterality": 1} if laterality else HEADS
         self.heads = nn.ModuleDict({k: nn.Linear(nf, n) for k, n in heads.items()})
+        self.shared_blocks = shared_blocks
+        self.members = nn.ModuleList([StudentTop(self.backbone, shared_blocks, self.heads) for _ in range(members - 1)])
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Last convolutional feature map (N, C, h, w): what Grad-CAM explains."""
+        """Last convolutional feature map (N, C, h, w) of the first student: what Grad-CAM explains."""
         return self.backbone.forward_features(suppress_green_text(x) if self.mask_text else x)
 
     def head_outputs(self, fmap: torch.Tensor) -> dict[str, torch.Tensor]:
-        pooled = self.dropout(self.backbone.forward_head(fmap, pre_logits=True))
-        out = {k: h(pooled) for k, h in self.heads.items()}
-        return {k: (v if k == "grade" else v.squeeze(1)) for k, v in out.items()}
+        return _heads(self.heads, self.dropout(self.backbone.forward_head(fmap, pre_logits=True)))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.head_outputs(self.features(x))
+        if not len(self.members):
+            return self.head_outputs(self.features(x))
+        bb = self.backbone
+        t = bb.bn1(bb.conv_stem(suppress_green_text(x) if self.mask_text else x))
+        for b in bb.blocks[: self.shared_blocks]:
+            t = b(t)
+        return self.outputs_after_trunk(t)
+
+    def outputs_after_trunk(self, t: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every head, the students' mean, from the output of the shared stages."""
+        bb = self.backbone
+        x = t
+        for b in bb.blocks[self.shared_blocks:]:
+            x = b(x)
+        outs = [self.head_outputs(bb.bn2(bb.conv_head(x)))] + [m(t, self.dropout) for m in self.members]
+        return {k: torch.stack([o[k] for o in outs]).mean(0) for k in outs[0]}
+
+    def all_heads(self) -> list[nn.ModuleDict]:
+        """Each student's heads (a decision offset is added to every student's grade bias alike)."""
+        return [self.heads] + [m.heads for m in self.members]
+
+
+class StudentTop(nn.Module):
+    """One more student's stages after the shared trunk, its head convolution and its heads."""
+
+    def __init__(self, backbone: nn.Module, shared_blocks: int, heads: nn.ModuleDict):
+        super().__init__()
+        self.blocks = copy.deepcopy(backbone.blocks[shared_blocks:])
+        self.conv_head, self.bn2 = copy.deepcopy(backbone.conv_head), copy.deepcopy(backbone.bn2)
+        self.global_pool = copy.deepcopy(backbone.global_pool)
+        self.heads = copy.deepcopy(heads)
+
+    def forward(self, t: torch.Tensor, dropout: nn.Module) -> dict[str, torch.Tensor]:
+        return _heads(self.heads, dropout(self.global_pool(self.bn2(self.conv_head(self.blocks(t))))))
+
+
+def _heads(heads: nn.ModuleDict, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
+    out = {k: h(pooled) for k, h in heads.items()}
+    return {k: (v if k == "grade" else v.squeeze(1)) for k, v in out.items()}
 
 
 @register_family("multitask")
 def build(backbone: str = "efficientnet_lite0", dropout: float = 0.2, mask_text: bool = True,
-          laterality: bool = False) -> MultiTaskQuality:
-    return MultiTaskQuality(backbone=backbone, dropout=dropout, mask_text=mask_text, laterality=laterality)
+          laterality: bool = False, members: int = 1, shared_blocks: int = 5) -> MultiTaskQuality:
+    return MultiTaskQuality(backbone=backbone, dropout=dropout, mask_text=mask_text, laterality=laterality,
+                            members=members, shared_blocks=shared_blocks)

@@ -87,6 +87,10 @@ def head_map(model: MultiTaskQuality, feats: torch.Tensor, start: int = BANK_BLO
 
 def top(model: MultiTaskQuality, feats: torch.Tensor, start: int = BANK_BLOCKS) -> dict[str, torch.Tensor]:
     """The rest of the network from features after `start` stages: the same numbers as `model(x)`."""
+    if len(model.members):
+        if start != model.shared_blocks:
+            raise ValueError(f"an ensemble runs on features after its {model.shared_blocks} shared stages, not {start}")
+        return model.outputs_after_trunk(feats.float())
     return model.head_outputs(head_map(model, feats, start))
 
 

@@ -205,6 +205,9 @@ def _bce(logit, target, mask):
 def fit_top(cfg: dict, st: dict, run: Path, bank: Bank, targets: dict, weights: dict, mix: dict) -> tuple:
     """Train the top on bank views drawn by `mix` (group -> share); losses weighted by `weights`."""
     model = new_model(cfg)
+    data_seed = int(st.get("data_seed", cfg["seed"]))  # another draw of batches and dropout from the same start
+    if data_seed != int(cfg["seed"]):
+        torch.manual_seed(data_seed)
     freeze_trunk(model, bank.start)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=st["lr"], weight_decay=st.get("weight_decay", 1e-4))
@@ -222,7 +225,7 @@ def fit_top(cfg: dict, st: dict, run: Path, bank: Bank, targets: dict, weights: 
     log = MetricsCSV(run / "metrics.csv")
     bs = cfg["batch_size"]
     for epoch in range(start, st["epochs"]):
-        rng = np.random.default_rng([int(cfg["seed"]), epoch])
+        rng = np.random.default_rng([data_seed, epoch])
         set_train_top(model, bank.start)
         losses = []
         for _ in tqdm(range(st["steps_per_epoch"]), desc=f"{run.name} epoch {epoch}", mininterval=20):

@@ -6,10 +6,12 @@ from riqa_desktop.models.backbones import pretrained_backbone
 from riqa_desktop.models.multitask import MultiTaskQuality
 
 
-def architecture(cfg: dict) -> dict:
+def architecture(cfg: dict, members: int = 1) -> dict:
     arch = {"backbone": cfg["backbone"], "dropout": cfg["dropout"], "mask_text": cfg.get("mask_text", True)}
     if cfg.get("laterality"):
         arch["laterality"] = True
+    if members > 1:
+        arch.update(members=members, shared_blocks=int(cfg.get("frozen_blocks", 5)))
     return arch
 
 

@@ -1,4 +1,8 @@
-"""`reproduce`: bank -> teacher -> student + single-task baseline -> not-fundus head refit -> tune-split calibration -> card.
+"""`reproduce`: bank -> teacher -> students + single-task baseline -> not-fundus head refit -> ensemble -> tune-split
+calibration -> card.
+
+The students differ only in their draw of batches and dropout (`seed`, then each of `student.ensemble_seeds`);
+the single-task baseline is trained like the first of them and compared with it at the same budget.
 
 Every stage resumes from its checkpoint under the run folder, so an interrupted run
 continues where it stopped; a finished stage is only reloaded.
@@ -12,6 +16,7 @@ from ..common import data_root
 from .eyeq import advanced, build_bank, run_student, run_teacher
 from .not_fundus import refit_not_fundus
 from .release import eyeq_val_predictions, make_card, paired_bootstrap, ship
+from .ensemble import ensemble_of
 from .tune import calibrate_on_tune
 
 STAGES = ("bank", "teacher", "student", "single_task", "ship")
@@ -28,26 +33,40 @@ def run_stage(cfg: dict, run_dir, stage: str):
     teacher, _ = run_teacher(cfg, run / "teacher", bank)
     if stage == "teacher":
         return teacher
-    student, result = run_student(cfg, run / "student", bank, teacher)
+    first, result = run_student(cfg, run / "student", bank, teacher)
     if stage == "student":
-        return student
+        return first
+    seeds = [int(k) for k in cfg["student"].get("ensemble_seeds", [])]
+    students = [first] + [run_student(_with_data_seed(cfg, k), run / f"student_seed{k}", bank, teacher)[0] for k in seeds]
     single, _ = run_student(cfg, run / "single_task", bank, None, single_task=True)
     root = data_root(cfg)
-    refit = refit_not_fundus(student, bank, cfg) if cfg.get("not_fundus_refit") else None
+    refits = [refit_not_fundus(s, bank, cfg) for s in students] if cfg.get("not_fundus_refit") else None
+    student = ensemble_of(students, cfg) if seeds else first
     card = make_card(cfg, calibrate_on_tune(student, bank, cfg), result, root, student)
-    if refit:
-        card["not_fundus_refit"] = refit
+    if refits:
+        card["not_fundus_refit"] = refits[0] if not seeds else {"per_student": refits}
+    # Multi- vs single-task at the same budget: the first student (one seed) against the baseline.
+    first_card = card if student is first else {**card, **calibrate_on_tune(first, bank, cfg)}
     single_card = {**card, **calibrate_on_tune(single, bank, cfg)}
-    y, pred_multi = eyeq_val_predictions(student, card, root)
+    y, pred_multi = eyeq_val_predictions(first, first_card, root)
     _, pred_single = eyeq_val_predictions(single, single_card, root)
     card["single_task_baseline"] = {
         "protocol": "same bank views, steps, seed, mix and initialisation; single-task = grade + not-fundus heads only; "
-                    "each calibrated on the tune split the same way; EyeQ validation patients",
+                    "each calibrated on the tune split the same way; EyeQ validation patients"
+                    + ("; multi-task = the ensemble's first student alone" if seeds else ""),
         "multitask_val_accuracy": float((pred_multi == y).mean()),
         "single_task_val_accuracy": float((pred_single == y).mean()),
         "paired_bootstrap_multitask_minus_single": paired_bootstrap(y, pred_multi, pred_single),
     }
+    if seeds:
+        _, pred_all = eyeq_val_predictions(student, card, root)
+        card["ensemble"] = {"data_seeds": [int(cfg["seed"])] + seeds,
+                            "paired_bootstrap_ensemble_minus_first_student": paired_bootstrap(y, pred_all, pred_multi)}
     return ship(card, student, run / "student", cfg["ship"]["models_dir"])
+
+
+def _with_data_seed(cfg: dict, seed: int) -> dict:
+    return {**cfg, "student": {**cfg["student"], "data_seed": int(seed)}}
 
 
 def reproduce(cfg: dict, run_dir) -> dict:

@@ -2,7 +2,7 @@
 
 - Grade: a temperature, then per-class logit offsets that maximise macro-F1 on the
   tune photos (EyeQ's Usable is a minority class); the offsets are folded into the grade
-  head's bias, so every backend (torch, ONNX) gives the same decision with no extra rule.
+  head's bias (every student's, in an ensemble), so every backend (torch, ONNX) gives the same decision with no extra rule.
 - Details: a temperature each, on generator-A defects of the tune photos (engine labels).
 - Laterality: a temperature, then the lowest confidence at which the answered tune photos
   are right at least `laterality_target_accuracy` of the time; below it the eye is unknown.
@@ -43,7 +43,8 @@ def calibrate_on_tune(model, bank: Bank, cfg: dict) -> dict:
     t0 = fit_temperature(out["grade"], y)
     offsets, f1 = _grade_offsets(out["grade"] / t0, y)
     with torch.no_grad():
-        model.heads["grade"].bias += torch.as_tensor(offsets * t0, dtype=model.heads["grade"].bias.dtype)
+        for heads in model.all_heads():  # an ensemble's mean moves by the same offsets
+            heads["grade"].bias += torch.as_tensor(offsets * t0, dtype=heads["grade"].bias.dtype)
     out = top_predict(model, bank.feats[tune], bank.start)
     temps = {"grade": fit_temperature(out["grade"], y), "not_fundus": 1.0}
     synth = bank.where("synthetic", "tune")
