@@ -38,8 +38,8 @@ def test_context_head_reads_neighbouring_patches_and_the_linear_head_does_not():
     feats = torch.randn(1, lin.head.in_channels, 8, 8)
     moved = feats.clone()
     moved[..., 3, 4] += 5.0  # change one patch's features: its right-hand neighbour is (3, 5)
-    for kernel, touched in ((1, False), (3, True)):
-        m = build_model("efiqa_adapter", **TINY, head_hidden=16, head_kernel=kernel).eval()
+    for hidden, kernel, touched in ((16, 1, False), (16, 3, True), (0, 3, True)):
+        m = build_model("efiqa_adapter", **TINY, head_hidden=hidden, head_kernel=kernel).eval()
         with torch.no_grad():
             for head, ctx in ((m.head, touched), (lin.head, False)):
                 a, b = head(feats)[0, 0], head(moved)[0, 0]

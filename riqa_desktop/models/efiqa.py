@@ -29,9 +29,9 @@ class EfiqaAdapter(nn.Module):
     """Frozen timm backbone -> features resized to the grid -> head -> (N, G, G) logits.
 
     Several feature levels may be concatenated; the backbone never trains, so it
-    stays in eval mode. `head_hidden` 0 is EFIQA's 1x1 linear head; otherwise a
-    1x1 layer of that width, GELU, and a `head_kernel` x `head_kernel` output
-    layer (a defect spans patches: neighbours tell a shadow's edge from a vessel gap).
+    stays in eval mode. `head_hidden` 0 and `head_kernel` 1 is EFIQA's 1x1 linear
+    head; see `patch_head` (a defect spans patches: neighbours tell a shadow's edge
+    from a vessel gap).
     """
 
     def __init__(self, backbone: str = "efficientnet_lite0", feature_indices=(3,), channels=None,
@@ -43,9 +43,7 @@ class EfiqaAdapter(nn.Module):
         found = list(self.backbone.feature_info.channels())
         if channels is not None and list(channels) != found:
             raise ValueError(f"backbone '{backbone}' gives channels {found}, the card says {list(channels)}")
-        c = sum(found)
-        self.head = nn.Conv2d(c, 1, 1) if not head_hidden else nn.Sequential(
-            nn.Conv2d(c, head_hidden, 1), nn.GELU(), nn.Conv2d(head_hidden, 1, head_kernel, padding=head_kernel // 2))
+        self.head = patch_head(sum(found), head_hidden, head_kernel)
         for p in self.backbone.parameters():
             p.requires_grad_(False)
 
@@ -66,6 +64,13 @@ class EfiqaAdapter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x)).squeeze(1)
+
+
+def patch_head(channels: int, hidden: int = 0, kernel: int = 1) -> nn.Module:
+    """(N, C, G, G) features -> (N, 1, G, G) logits: linear (hidden 0) or 1x1 -> GELU -> kernel x kernel."""
+    if not hidden:
+        return nn.Conv2d(channels, 1, kernel, padding=kernel // 2)
+    return nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.GELU(), nn.Conv2d(hidden, 1, kernel, padding=kernel // 2))
 
 
 @register_family("efiqa_adapter")
