@@ -32,6 +32,35 @@ def test_only_the_head_trains_and_backbone_stays_in_eval_mode():
     assert trainable == {"head.weight", "head.bias"}
 
 
+def test_context_head_reads_neighbouring_patches_and_the_linear_head_does_not():
+    torch.manual_seed(0)
+    lin = build_model("efiqa_adapter", **TINY).eval()
+    feats = torch.randn(1, lin.head.in_channels, 8, 8)
+    moved = feats.clone()
+    moved[..., 3, 4] += 5.0  # change one patch's features: its right-hand neighbour is (3, 5)
+    for hidden, kernel, touched in ((16, 1, False), (16, 3, True), (0, 3, True)):
+        m = build_model("efiqa_adapter", **TINY, head_hidden=hidden, head_kernel=kernel).eval()
+        with torch.no_grad():
+            for head, ctx in ((m.head, touched), (lin.head, False)):
+                a, b = head(feats)[0, 0], head(moved)[0, 0]
+                assert not torch.isclose(a[3, 4], b[3, 4])
+                assert bool(not torch.isclose(a[3, 5], b[3, 5])) == ctx
+                assert torch.equal(a[0, 0], b[0, 0])
+
+
+def test_context_head_round_trips_through_a_card(tmp_path):
+    torch.manual_seed(0)
+    arch = {**TINY, "head_hidden": 16, "head_kernel": 3}
+    m = build_model("efiqa_adapter", **arch).eval()
+    save_model(m, "efiqa_adapter", {"family": "efiqa_adapter",
+                                    "architecture": {**arch, "channels": list(m.backbone.feature_info.channels())}},
+               tmp_path)
+    loaded, _ = load_model("efiqa_adapter", tmp_path)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert loaded(x).shape == (2, 8, 8) and torch.allclose(m(x), loaded(x))
+
+
 def test_card_channels_must_match_the_backbone():
     with pytest.raises(ValueError, match="channels"):
         EfiqaAdapter(backbone="test_efficientnet", feature_indices=[3], channels=[112])

@@ -48,7 +48,8 @@ GLARE_BLUE, GLARE_BLUE_RATIO, GLARE_BLUE_STRONG = 0.35, 1.1, 0.5
 # Whole-field sharpness per unit brightness (x100) and contrast per unit brightness.
 BLUR_STRONG = 0.45
 HAZE_STRONG_CONTRAST = 0.05
-# Marked regions with blur in this many places are blur all over, not in one region.
+# Marked regions with blur in this many places, two of them opposite sides, are blur all over;
+# a blurred quadrant marks two neighbouring sides and the centre, and stays one region.
 BLUR_REGIONS_ALL = 3
 SEVERITY_BY_GRADE = {"reject": "critical", "usable": "warning", "good": "info"}
 PRIORITY = ("not_fundus", "too_dark", "over_exposed", "upper_shadow", "edge_shadow", "edge_ring",
@@ -240,7 +241,8 @@ def _map_regions(v: _View) -> list[tuple[str, str, dict]]:
         if ev["cause"] == "dark" and "edge_ring" in found:
             continue
         found.setdefault(code, (code, r, ev))
-    if len(blur) >= BLUR_REGIONS_ALL:  # blurred in most places: the whole photo
+    across = any(s in blur and OPPOSITE[s] in blur for s in ("upper", "left"))
+    if len(blur) >= BLUR_REGIONS_ALL and across:  # blurred in most places: the whole photo
         found.pop("blur_region", None)
         found["blur_all"] = ("blur_all", "whole", {"quality_map.blurred_regions": ",".join(blur)})
     return list(found.values())

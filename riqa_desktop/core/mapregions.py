@@ -73,8 +73,9 @@ class MapEvidence:
     looks: "Looks | None"
 
     def marked(self) -> list[str]:
-        """Regions over their threshold, most degraded first (ties by fixed order)."""
-        return sorted((r for r in REGIONS if self.excess[r] > 1.0), key=lambda r: (-self.excess[r], REGIONS.index(r)))
+        """Regions over their threshold, most degraded first: by score, a probability comparable across
+        regions (the thresholds differ by region, so excess would put a low-threshold region first)."""
+        return sorted((r for r in REGIONS if self.excess[r] > 1.0), key=lambda r: (-self.score[r], REGIONS.index(r)))
 
     def worst(self) -> str:
         return max(REGIONS, key=lambda r: (self.excess[r], -REGIONS.index(r)))
@@ -160,6 +161,7 @@ def field_cells(lk: Looks | None, g: int) -> np.ndarray:
     return whole & lk.visible if lk is not None else whole
 
 
+NEAR_WHITE = 0.65  # whiteness (min channel over max) of a reflex; the optic disc, yellow, stays near 0.5
 FEATURES = ("map", "map_over_clean", "darker", "whiter", "less_detail", "rim", "near_white", "dark_part")
 
 
@@ -178,7 +180,7 @@ def features(grid: np.ndarray, lk: Looks | None, baseline: np.ndarray) -> np.nda
         f[..., 3] = np.clip(lk.white - np.median(lk.white[whole]), 0, None) * (b > 0)
         sh = np.log((lk.sharp + 0.5) / (np.median(lk.sharp[whole]) + 0.5))
         f[..., 4] = np.clip(-sh, 0, None)
-        f[..., 6] = np.clip(lk.white - 0.65, 0, None) * (b > 0)  # a reflex is white; the disc is yellow
+        f[..., 6] = np.clip(lk.white - NEAR_WHITE, 0, None) * (b > 0)
         f[..., 7] = np.clip(-np.log((lk.darkest + 4) / (np.median(lk.bright[whole]) + 4)), 0, None)
     return f * whole[..., None]
 
@@ -206,7 +208,7 @@ def cause(ev: MapEvidence, region: str) -> str:
     ref_w = float(np.median(lk.white[rest])) if rest.any() else float(np.median(lk.white[whole]))
     b = float(np.quantile(lk.bright[hot], 0.3))  # the darker cells: lashes darken only stripes
     w = float(lk.white[hot].max())
-    if w > ref_w + cal["white_gain"] and b > ref_b:
+    if w > max(ref_w + cal["white_gain"], NEAR_WHITE) and b > ref_b:
         return "bright"
     if b < cal["dark_ratio"] * ref_b:
         return "dark"

@@ -1,9 +1,10 @@
 """EFIQA runtime: the patch-quality adapter and the on-demand "missing vessels" map.
 
 After Wang et al. (MIDL 2026, github penway/EFIQA, MIT). Only the adapter
-runs on the hot path: a frozen backbone's patch features and a 1x1 linear
-head give one "patch degraded" logit per cell of a G x G grid over the FOV
-square. The vessel segmenter and the stage-1 inpainter (both `unet.py`) ship
+runs on the hot path: a frozen backbone's patch features and a shallow head
+(EFIQA's 1x1 linear layer, or a small per-patch MLP whose output layer sees the
+3x3 neighbouring patches) give one "patch degraded" logit per cell of a G x G
+grid over the FOV square. The vessel segmenter and the stage-1 inpainter (both `unet.py`) ship
 only for the overlay that shows where vessels are expected but not seen.
 """
 
@@ -25,14 +26,16 @@ VESSEL_FLOOR = 50 / 255  # EFIQA zeroes map pixels with gray <= 50: faint noise 
 
 
 class EfiqaAdapter(nn.Module):
-    """Frozen timm backbone -> features resized to the grid -> 1x1 conv -> (N, G, G) logits.
+    """Frozen timm backbone -> features resized to the grid -> head -> (N, G, G) logits.
 
-    Several feature levels may be concatenated (still a per-patch linear
-    head); the backbone never trains, so it stays in eval mode.
+    Several feature levels may be concatenated; the backbone never trains, so it
+    stays in eval mode. `head_hidden` 0 and `head_kernel` 1 is EFIQA's 1x1 linear
+    head; see `patch_head` (a defect spans patches: neighbours tell a shadow's edge
+    from a vessel gap).
     """
 
     def __init__(self, backbone: str = "efficientnet_lite0", feature_indices=(3,), channels=None,
-                 grid: int = 16, backbone_kwargs: dict | None = None):
+                 grid: int = 16, backbone_kwargs: dict | None = None, head_hidden: int = 0, head_kernel: int = 1):
         super().__init__()
         self.grid = int(grid)
         self.backbone = create_backbone(backbone, features_only=True, out_indices=tuple(feature_indices),
@@ -40,7 +43,7 @@ class EfiqaAdapter(nn.Module):
         found = list(self.backbone.feature_info.channels())
         if channels is not None and list(channels) != found:
             raise ValueError(f"backbone '{backbone}' gives channels {found}, the card says {list(channels)}")
-        self.head = nn.Conv2d(sum(found), 1, 1)
+        self.head = patch_head(sum(found), head_hidden, head_kernel)
         for p in self.backbone.parameters():
             p.requires_grad_(False)
 
@@ -61,6 +64,13 @@ class EfiqaAdapter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x)).squeeze(1)
+
+
+def patch_head(channels: int, hidden: int = 0, kernel: int = 1) -> nn.Module:
+    """(N, C, G, G) features -> (N, 1, G, G) logits: linear (hidden 0) or 1x1 -> GELU -> kernel x kernel."""
+    if not hidden:
+        return nn.Conv2d(channels, 1, kernel, padding=kernel // 2)
+    return nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.GELU(), nn.Conv2d(hidden, 1, kernel, padding=kernel // 2))
 
 
 @register_family("efiqa_adapter")

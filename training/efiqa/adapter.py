@@ -1,4 +1,8 @@
-"""Stage 2: a 1x1 linear head on frozen backbone patch features, taught by stage 1's patch labels.
+"""Stage 2: a shallow head on frozen backbone patch features, taught by stage 1's patch labels.
+
+EFIQA's head is one 1x1 linear layer; `head_hidden` / `head_kernel` give a
+1x1 MLP layer and an output layer over 3x3 neighbouring patches instead, which
+carries far better to a generator it never saw (see the config's proxy note).
 
 Degraded set (EFIQA used MSHF; we have none): DRIMDB bad TRAINING photos plus
 the training good photos (clean_sources and EyeQ_thumbs200 training-split Good
@@ -41,7 +45,8 @@ from .vuad import anomaly_map, patch_labels
 def build_adapter(c: dict):
     """The adapter with the frozen backbone's pretrained weights (ImageNet lite0 or a local file)."""
     arch = {"backbone": c["backbone"], "feature_indices": list(c["feature_indices"]), "grid": c["grid"],
-            "backbone_kwargs": dict(c.get("backbone_kwargs") or {})}
+            "backbone_kwargs": dict(c.get("backbone_kwargs") or {}),
+            "head_hidden": int(c.get("head_hidden", 0)), "head_kernel": int(c.get("head_kernel", 1))}
     model = build_model("efiqa_adapter", **arch)
     pre = pretrained_backbone(c["backbone"], c.get("backbone_weights"), features_only=True,
                               out_indices=tuple(c["feature_indices"]), **arch["backbone_kwargs"])
@@ -59,8 +64,38 @@ def eyeq_photos(root: Path, n: int) -> list[Path]:
     return good[::step][:n]
 
 
+def training_plan(cfg: dict, root: Path):
+    """(part name, rng seed, high-res?, [(photo, generator or None, kind or None)]) of the training set.
+
+    The order of images, in parts cached one by one (a long run resumes). Also read
+    by `head_proxy`, which splits the cached features by photo and by generator.
+    """
+    c = cfg["adapter"]
+    kinds = defect_kinds(c.get("generators", ["A"]))
+    high = [(p, None, None) for p, lab in drimdb(root)["train"] if lab == "bad"]
+    k = 0
+    for p in clean_sources(root)["train"]:
+        high += [(p, None, None)] * c["clean_per_photo"]
+        for _ in range(c["variants_per_photo"]):
+            high.append((p, *kinds[k % len(kinds)]))
+            k += 1
+    yield "highres", int(cfg["seed"]), True, high
+    eyeq = eyeq_photos(root, int(c.get("eyeq_photos", 0)))
+    chunk = 200
+    for i in range(0, len(eyeq), chunk):
+        seed = k = int(cfg["seed"]) + 1 + i
+        items = []
+        for p in eyeq[i:i + chunk]:
+            items += [(p, None, None)] * c.get("eyeq_clean_per_photo", 1)
+            for _ in range(c.get("eyeq_variants_per_photo", 2)):
+                items.append((p, *kinds[k % len(kinds)]))
+                k += 1
+        tag = hashlib.sha1("|".join(p.name for p in eyeq[i:i + chunk]).encode()).hexdigest()[:8]
+        yield f"eyeq{i // chunk:03d}_{tag}", seed, False, items
+
+
 def degraded_parts(cfg: dict, root: Path, seg, vuad):
-    """(name, item generator) of the training set, in parts cached one by one (a long run resumes).
+    """(name, item generator) of the training set, part by part as `training_plan` orders it.
 
     Items are (adapter square, stage-1 patch labels, region coverage per patch, vuad_ok):
     - DRIMDB bad training photos, stage-1 labels;
@@ -75,48 +110,31 @@ def degraded_parts(cfg: dict, root: Path, seg, vuad):
     c, cache = cfg["adapter"], repo_path(cfg["cache_dir"])
     size, g, vs = c["input_size"], c["grid"], cfg["vessel_min_side"]
     th, frac = cfg["vuad"]["anomaly_threshold"], cfg["vuad"]["patch_fraction"]
-    kinds = defect_kinds(c.get("generators", ["A"]))
     none = np.zeros((g, g), np.float32)
 
     def labels(big):
         return patch_labels(anomaly_map(vessel_map(big, seg), vuad), g, th, frac)
 
-    def highres():
-        rng = np.random.default_rng(int(cfg["seed"]))
-        for p, lab in drimdb(root)["train"]:
-            if lab == "bad":
-                big = fov_square(p, BIG, vs, cache)
-                yield fov_square(p, size, c["min_side"], cache), labels(big), none, True
-        k = 0
-        for p in clean_sources(root)["train"]:
+    def highres(items, rng):
+        for p, gen, kind in items:
             big = fov_square(p, BIG, vs, cache)
-            for _ in range(c["clean_per_photo"]):
+            if gen is None:
                 yield fov_square(p, size, c["min_side"], cache), labels(big), none, True
-            for _ in range(c["variants_per_photo"]):
-                gen, kind = kinds[k % len(kinds)]
+            else:
                 deg, small, mask = local_variant(big, kind, rng, size, gen)
-                k += 1
                 yield small, labels(deg), grid_mean(mask, g), True
 
-    def thumbs(paths, seed):
-        rng = np.random.default_rng(seed)
-        k = seed
-        for p in paths:
+    def thumbs(items, rng):
+        for p, gen, kind in items:
             sq = fov_square(p, size, c["min_side"], cache)
-            for _ in range(c.get("eyeq_clean_per_photo", 1)):
+            if gen is None:
                 yield sq, np.zeros((g, g), bool), none, False
-            for _ in range(c.get("eyeq_variants_per_photo", 2)):
-                gen, kind = kinds[k % len(kinds)]
-                k += 1
+            else:
                 deg, mask = apply_defect(sq, gen, kind, rng)
                 yield deg, np.zeros((g, g), bool), grid_mean(mask, g), False
 
-    yield "highres", highres()
-    eyeq = eyeq_photos(root, int(c.get("eyeq_photos", 0)))
-    chunk = 200
-    for i in range(0, len(eyeq), chunk):
-        tag = hashlib.sha1("|".join(p.name for p in eyeq[i:i + chunk]).encode()).hexdigest()[:8]
-        yield f"eyeq{i // chunk:03d}_{tag}", thumbs(eyeq[i:i + chunk], int(cfg["seed"]) + 1 + i)
+    for name, seed, high, items in training_plan(cfg, root):
+        yield name, (highres if high else thumbs)(items, np.random.default_rng(seed))
 
 
 @torch.no_grad()
@@ -143,6 +161,47 @@ def features_and_labels(model, cfg: dict, root: Path, seg, vuad, cache_dir: Path
     return tuple(np.concatenate([p[k] for p in d]) for k in ("x", "y", "cov", "ok"))
 
 
+def targets_and_weights(y, cov, ok, c: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Patch targets (stage 1, plus the synthetic region under vuad_or_region) and loss weights (0 or 1)."""
+    vuad_y = y & ok[:, None, None]  # stage-1 labels only where stage 1 can see the vessels
+    target = vuad_y | (cov >= 0.5) if c["label_source"] == "vuad_or_region" else vuad_y
+    # ignore_partial: a patch the defect covers only in part (5-50 %) and stage 1 does not mark is
+    # left out of the loss, as the localisation check leaves it out (neither clearly hit nor intact).
+    partial = (cov > 0.05) & (cov < 0.5) & ~target
+    return target, (~partial if c.get("ignore_partial") else np.ones_like(partial)).astype(np.float32)
+
+
+def head_optimiser(head, c: dict, n_images: int):
+    """AdamW with a one-cycle schedule over the run's steps."""
+    opt = torch.optim.AdamW(head.parameters(), lr=c["lr"], weight_decay=float(c.get("weight_decay", 0.01)))
+    steps = -(-n_images // c["batch"])
+    return opt, torch.optim.lr_scheduler.OneCycleLR(opt, c["lr"], total_steps=c["epochs"] * steps)
+
+
+def train_epoch(head, opt, sched, data, order, batch: int, pos_weight: float, device, world: int = 1) -> float:
+    """One pass over the images in `order`; `data` = (features, targets, loss weights). Mean loss."""
+    xf, yf, wf = data
+    head.train()
+    losses = []
+    for i in range(0, len(order), batch):
+        idx = order[i:i + batch]
+        logits = head(xf[idx].float().to(device)).squeeze(1)
+        w = wf[idx].to(device)
+        loss = (F.binary_cross_entropy_with_logits(logits, yf[idx].to(device), weight=w, reduction="sum",
+                                                   pos_weight=torch.tensor(pos_weight, device=device))
+                / w.sum().clamp(min=1))
+        opt.zero_grad()
+        loss.backward()
+        if world > 1:
+            for p in head.parameters():
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= world
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    return float(np.mean(losses))
+
+
 def run(cfg: dict, run_dir: Path) -> dict:
     c = cfg["adapter"]
     rank, world, device = ddp_setup()
@@ -154,49 +213,31 @@ def run(cfg: dict, run_dir: Path) -> dict:
     model, arch = build_adapter(c)
     t0 = time.time()
     x, y, cov, ok = features_and_labels(model, cfg, root, seg, vuad, run_dir)
-    vuad_y = y & ok[:, None, None]  # stage-1 labels only where stage 1 can see the vessels
-    target = vuad_y | (cov >= 0.5) if c["label_source"] == "vuad_or_region" else vuad_y
     feat_s = time.time() - t0
-    # One row per patch, as EFIQA's patch dataset (float16 rows, float32 per batch).
-    xf = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(-1, x.shape[1]))
-    del x
-    yf = torch.from_numpy(target.reshape(-1).astype(np.float32))
-    # ignore_partial: a patch the defect covers only in part (5-50 %) and stage 1 does not mark is
-    # left out of the loss, as the localisation check leaves it out (neither clearly hit nor intact).
-    partial = (cov > 0.05) & (cov < 0.5) & ~target
-    wf = torch.from_numpy((~partial if c.get("ignore_partial") else np.ones_like(partial)).reshape(-1).astype(np.float32))
+    # Whole images per step (a 3x3 head reads neighbouring patches); float16 in memory, float32 per batch.
+    xf = torch.from_numpy(x)
+    target, weight = targets_and_weights(y, cov, ok, c)
+    yf, wf = torch.from_numpy(target.astype(np.float32)), torch.from_numpy(weight)
     pos_weight = float(((yf == 0) & (wf > 0)).sum() / max(1, (yf == 1).sum()))
     head = model.head.to(device)
-    opt = torch.optim.AdamW(head.parameters(), lr=c["lr"])
+    shard = torch.arange(rank, len(yf), world)
+    opt, sched = head_optimiser(head, c, len(shard))
     ckpt_path = run_dir / "checkpoint.pt"
-    ck = resume(ckpt_path, head=head, opt=opt)
+    ck = resume(ckpt_path, head=head, opt=opt, sched=sched)
     start, elapsed = ck.get("epoch", 0), ck.get("elapsed", 0.0)
     metrics = MetricsCSV(run_dir / "metrics.csv")
     gen = torch.Generator().manual_seed(int(cfg["seed"]))
-    shard = torch.arange(rank, len(yf), world)
-    for epoch in range(start, c["epochs"]):
+    for epoch in range(c["epochs"]):
+        order = shard[torch.randperm(len(shard), generator=gen)]  # drawn every epoch: a resumed run matches
+        if epoch < start:
+            continue
         t1 = time.time()
-        order = shard[torch.randperm(len(shard), generator=gen)]
-        losses = []
-        for i in range(0, len(order), c["batch"]):
-            idx = order[i:i + c["batch"]]
-            logits = head(xf[idx, :, None, None].float().to(device)).flatten()
-            w = wf[idx].to(device)
-            loss = (F.binary_cross_entropy_with_logits(logits, yf[idx].to(device), weight=w, reduction="sum",
-                                                       pos_weight=torch.tensor(pos_weight, device=device))
-                    / w.sum().clamp(min=1))
-            opt.zero_grad()
-            loss.backward()
-            if world > 1:
-                for p in head.parameters():
-                    torch.distributed.all_reduce(p.grad)
-                    p.grad /= world
-            opt.step()
-            losses.append(loss.item())
+        loss = train_epoch(head, opt, sched, (xf, yf, wf), order, c["batch"], pos_weight, device, world)
         elapsed += time.time() - t1
         if rank == 0:
-            metrics.log({"epoch": epoch + 1, "loss": float(np.mean(losses)), "elapsed_s": elapsed})
-            save_checkpoint(ckpt_path, head=head.state_dict(), opt=opt.state_dict(), epoch=epoch + 1, elapsed=elapsed)
+            metrics.log({"epoch": epoch + 1, "loss": loss, "elapsed_s": elapsed})
+            save_checkpoint(ckpt_path, head=head.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
+                            epoch=epoch + 1, elapsed=elapsed)
     if rank != 0:
         return {}
     model = model.cpu().eval()
