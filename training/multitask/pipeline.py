@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..common import data_root
+from .ensemble import ensemble_of
 from .eyeq import advanced, build_bank, run_student, run_teacher
 from .not_fundus import refit_not_fundus
 from .release import eyeq_val_predictions, make_card, paired_bootstrap, ship
-from .ensemble import ensemble_of
 from .tune import calibrate_on_tune
 
 STAGES = ("bank", "teacher", "student", "single_task", "ship")

@@ -2,7 +2,8 @@
 
 - Grade: a temperature, then per-class logit offsets that maximise macro-F1 on the
   tune photos (EyeQ's Usable is a minority class); the offsets are folded into the grade
-  head's bias (every student's, in an ensemble), so every backend (torch, ONNX) gives the same decision with no extra rule.
+  head's bias (every student's, in an ensemble), so every backend (torch, ONNX) gives the
+  same decision with no extra rule.
 - Details: a temperature each, on generator-A defects of the tune photos (engine labels).
 - Laterality: a temperature, then the lowest confidence at which the answered tune photos
   are right at least `laterality_target_accuracy` of the time; below it the eye is unknown.
