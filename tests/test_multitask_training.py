@@ -145,7 +145,7 @@ def test_not_fundus_refit_moves_only_its_head(square):
            "not_fundus_refit": {"outer_eye_pictures": 6, "views": 2, "outer_eye_share": 1.0, "max_rows_per_group": 100,
                                 "lbfgs_iterations": 50, "l2": 1e-4}}
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    info = refit_not_fundus(model, b, cfg)
+    info, = refit_not_fundus([model], b, cfg)
     changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
     assert changed == {"heads.not_fundus.weight", "heads.not_fundus.bias"}
     assert info["outer_eye_training_views"] == 12 and info["training_accuracy"] == 1.0

@@ -38,8 +38,12 @@ def pooled(model, feats: np.ndarray, start: int, batch: int = 256) -> np.ndarray
     return np.concatenate(out)
 
 
-def refit_not_fundus(model, bank: Bank, cfg: dict) -> dict:
-    """Refit `model.heads['not_fundus']` in place; returns what the card records."""
+def refit_not_fundus(students: list, bank: Bank, cfg: dict) -> list[dict]:
+    """Refit every student's `heads['not_fundus']` in place; returns what the card records for each.
+
+    The rendered pictures, their trunk features and the rows drawn from the bank are made
+    once and shared: only the pooled features differ between students.
+    """
     rc, S = cfg["not_fundus_refit"], cfg["input_size"]
     rng = np.random.default_rng([int(cfg["seed"]), 0x0E7E])
     eyes = outer_eye_squares(rc["outer_eye_pictures"], int(cfg["seed"]), S)
@@ -55,10 +59,19 @@ def refit_not_fundus(model, bank: Bank, cfg: dict) -> dict:
         rows.append(idx)
         weights.append(np.full(len(idx), share / len(idx)))
     idx = np.concatenate(rows)
-    feats = np.concatenate([pooled(model, bank.feats[idx], bank.start), pooled(model, x_eye, bank.start)])
     y = np.concatenate([bank.nf[idx], np.ones(len(x_eye), np.float32)])
     w = np.concatenate(weights + [np.full(len(x_eye), rc["outer_eye_share"] / len(x_eye))])
-    head = model.heads["not_fundus"]
+    common = {"outer_eye_training_pictures": int(len(eyes)), "outer_eye_training_views": int(len(x_eye)),
+              "rows_per_group": {g: int(len(r)) for g, r in zip(mix, rows)}}
+    out = []
+    for model in students:
+        feats = np.concatenate([pooled(model, bank.feats[idx], bank.start), pooled(model, x_eye, bank.start)])
+        out.append({**common, "training_accuracy": _fit_head(model.heads["not_fundus"], feats, y, w, rc)})
+    return out
+
+
+def _fit_head(head: torch.nn.Linear, feats: np.ndarray, y: np.ndarray, w: np.ndarray, rc: dict) -> float:
+    """Weighted logistic regression by L-BFGS from the head's own weights; returns training accuracy."""
     lin = torch.nn.Linear(head.in_features, 1)
     lin.load_state_dict(head.state_dict())
     xt, yt = torch.from_numpy(feats).float(), torch.from_numpy(y).float()
@@ -76,6 +89,4 @@ def refit_not_fundus(model, bank: Bank, cfg: dict) -> dict:
     with torch.no_grad():
         head.load_state_dict(lin.state_dict())
         train_pred = lin(xt)[:, 0] > 0
-    return {"outer_eye_training_pictures": int(len(eyes)), "outer_eye_training_views": int(len(x_eye)),
-            "rows_per_group": {g: int(len(r)) for g, r in zip(mix, rows)},
-            "training_accuracy": float((train_pred.numpy() == (y > 0.5)).mean())}
+    return float((train_pred.numpy() == (y > 0.5)).mean())

@@ -40,7 +40,7 @@ def run_stage(cfg: dict, run_dir, stage: str):
     students = [first] + [run_student(_with_data_seed(cfg, k), run / f"student_seed{k}", bank, teacher)[0] for k in seeds]
     single, _ = run_student(cfg, run / "single_task", bank, None, single_task=True)
     root = data_root(cfg)
-    refits = [refit_not_fundus(s, bank, cfg) for s in students] if cfg.get("not_fundus_refit") else None
+    refits = refit_not_fundus(students, bank, cfg) if cfg.get("not_fundus_refit") else None
     student = ensemble_of(students, cfg) if seeds else first
     card = make_card(cfg, calibrate_on_tune(student, bank, cfg), result, root, student)
     if refits:
@@ -48,8 +48,9 @@ def run_stage(cfg: dict, run_dir, stage: str):
     # Multi- vs single-task at the same budget: the first student (one seed) against the baseline.
     first_card = card if student is first else {**card, **calibrate_on_tune(first, bank, cfg)}
     single_card = {**card, **calibrate_on_tune(single, bank, cfg)}
-    y, pred_multi = eyeq_val_predictions(first, first_card, root)
-    _, pred_single = eyeq_val_predictions(single, single_card, root)
+    y, preds = eyeq_val_predictions([(first, first_card), (single, single_card)] + ([(student, card)] if seeds else []),
+                                    root)
+    pred_multi, pred_single = preds[:2]
     card["single_task_baseline"] = {
         "protocol": "same bank views, steps, seed, mix and initialisation; single-task = grade + not-fundus heads only; "
                     "each calibrated on the tune split the same way; EyeQ validation patients"
@@ -59,9 +60,8 @@ def run_stage(cfg: dict, run_dir, stage: str):
         "paired_bootstrap_multitask_minus_single": paired_bootstrap(y, pred_multi, pred_single),
     }
     if seeds:
-        _, pred_all = eyeq_val_predictions(student, card, root)
         card["ensemble"] = {"data_seeds": [int(cfg["seed"])] + seeds,
-                            "paired_bootstrap_ensemble_minus_first_student": paired_bootstrap(y, pred_all, pred_multi)}
+                            "paired_bootstrap_ensemble_minus_first_student": paired_bootstrap(y, preds[2], pred_multi)}
     return ship(card, student, run / "student", cfg["ship"]["models_dir"])
 
 

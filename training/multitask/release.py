@@ -32,10 +32,11 @@ LICENSE_NOTES = (
 )
 
 
-def eyeq_val_predictions(model, card: dict, root: Path) -> tuple[np.ndarray, np.ndarray]:
+def eyeq_val_predictions(calibrated: list[tuple], root: Path) -> tuple[np.ndarray, list[np.ndarray]]:
+    """EyeQ validation grades, and each (model, card)'s predicted grades (the thumbnails decoded once)."""
     items = eyeq_thumbs(root)["val"]
-    out = predict(model, thumb_squares([p for p, _, _ in items], card["input_size"]))
-    return np.array([g for _, g, _ in items]), decide(out, card)["grade_pred"]
+    x = thumb_squares([p for p, _, _ in items], calibrated[0][1]["input_size"])
+    return np.array([g for _, g, _ in items]), [decide(predict(m, x), c)["grade_pred"] for m, c in calibrated]
 
 
 def paired_bootstrap(y, pred_a, pred_b, seed: int = 0) -> dict:
