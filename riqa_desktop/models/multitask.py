@@ -89,19 +89,26 @@ class MultiTaskQuality(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         if not len(self.members):
             return self.head_outputs(self.features(x))
+        return self.outputs_after_trunk(self.trunk(x, self.shared_blocks))
+
+    def trunk(self, x: torch.Tensor, blocks: int) -> torch.Tensor:
+        """The stem and the first `blocks` stages, green text filled first: what students keep frozen and share."""
         bb = self.backbone
         t = bb.bn1(bb.conv_stem(suppress_green_text(x) if self.mask_text else x))
-        for b in bb.blocks[: self.shared_blocks]:
+        for b in bb.blocks[:blocks]:
             t = b(t)
-        return self.outputs_after_trunk(t)
+        return t
+
+    def head_map(self, t: torch.Tensor, start: int) -> torch.Tensor:
+        """The first student's feature map that its heads pool, from the output of the first `start` stages."""
+        bb = self.backbone
+        for b in bb.blocks[start:]:
+            t = b(t)
+        return bb.bn2(bb.conv_head(t))
 
     def outputs_after_trunk(self, t: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every head, the students' mean, from the output of the shared stages."""
-        bb = self.backbone
-        x = t
-        for b in bb.blocks[self.shared_blocks:]:
-            x = b(x)
-        outs = [self.head_outputs(bb.bn2(bb.conv_head(x)))] + [m(t, self.dropout) for m in self.members]
+        outs = [self.head_outputs(self.head_map(t, self.shared_blocks))] + [m(t, self.dropout) for m in self.members]
         return {k: torch.stack([o[k] for o in outs]).mean(0) for k in outs[0]}
 
     def all_heads(self) -> list[nn.ModuleDict]:

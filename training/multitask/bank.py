@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from riqa_desktop.core.preprocess import to_tensor_batch
-from riqa_desktop.models.multitask import MultiTaskQuality, suppress_green_text
+from riqa_desktop.models.multitask import MultiTaskQuality
 
 BANK_BLOCKS = 5
 
@@ -43,18 +43,11 @@ def set_train_top(model: MultiTaskQuality, frozen: int) -> None:
 @torch.no_grad()
 def trunk(model: MultiTaskQuality, squares: np.ndarray, batch: int = 64) -> np.ndarray:
     """(N, S, S, 3) uint8 squares -> (N, C, S/16, S/16) float16 features after `BANK_BLOCKS` stages."""
-    bb = model.backbone
     was = model.training
     model.eval()
     out = []
     for i in range(0, len(squares), batch):
-        x = to_tensor_batch(list(squares[i:i + batch]))
-        if model.mask_text:
-            x = suppress_green_text(x)
-        x = bb.bn1(bb.conv_stem(x))
-        for b in bb.blocks[:BANK_BLOCKS]:
-            x = b(x)
-        out.append(x.half().numpy())
+        out.append(model.trunk(to_tensor_batch(list(squares[i:i + batch])), BANK_BLOCKS).half().numpy())
     model.train(was)
     return np.concatenate(out) if out else np.zeros((0,), np.float16)
 
@@ -78,11 +71,7 @@ def advance(model: MultiTaskQuality, feats: np.ndarray, frozen: int, batch: int 
 
 def head_map(model: MultiTaskQuality, feats: torch.Tensor, start: int = BANK_BLOCKS) -> torch.Tensor:
     """The feature map the heads pool, from features after `start` stages."""
-    bb = model.backbone
-    x = feats.float()
-    for b in bb.blocks[start:]:
-        x = b(x)
-    return bb.bn2(bb.conv_head(x))
+    return model.head_map(feats.float(), start)
 
 
 def top(model: MultiTaskQuality, feats: torch.Tensor, start: int = BANK_BLOCKS) -> dict[str, torch.Tensor]:
