@@ -66,7 +66,7 @@ def make_card(cfg: dict, tuned: dict, result: dict, root: Path, model) -> dict:
     frozen = int(cfg.get("frozen_blocks", 5))
     card = {
         "family": "multitask",
-        "architecture": architecture(cfg),
+        "architecture": architecture(cfg, members=1 + len(model.members)),
         "version": sh["version"],
         "input_size": cfg["input_size"],
         "min_side": cfg["min_side"],
