@@ -8,7 +8,7 @@ import numpy as np
 
 from riqa_desktop.core.analyzer import thumbnail
 from riqa_desktop.core.assessment import Assessment
-from riqa_desktop.core.laterality import MIN_CONFIDENCE, eye_of, infer_from_image
+from riqa_desktop.core.laterality import MIN_CONFIDENCE, EyeGuess, checked_by_disc, eye_of, infer_from_image
 from riqa_desktop.core.loading import PhotoMetadata, read_image
 
 
@@ -63,3 +63,19 @@ def test_the_model_answers_when_metadata_is_silent_and_abstains_when_unsure(reti
     assert g.eye is None and g.source == "model" and g.confidence == 0.7
     a.metadata = PhotoMetadata(laterality="L", laterality_source="filename")
     assert eye_of(a).eye == "L"
+
+
+def test_only_a_confident_disc_on_the_other_side_vetoes_the_model():
+    model_r = EyeGuess("R", "model", 0.95)
+    assert checked_by_disc(model_r, EyeGuess("L", "disc", MIN_CONFIDENCE)).eye is None
+    assert checked_by_disc(model_r, EyeGuess("L", "disc", MIN_CONFIDENCE - 0.05)).eye == "R"
+    assert checked_by_disc(model_r, EyeGuess("R", "disc", 0.9)) == model_r
+
+
+def test_a_disc_centred_photo_vetoes_the_model(shared_data):
+    """CHASE_DB1 is disc-centred: most of its photos are recognised as such, and then the model's eye is not used."""
+    files = sorted(glob.glob(str(shared_data / "CHASEDB1" / "*" / "images" / "*")))
+    guesses = [infer_from_image(thumbnail(read_image(f, min_side=256).rgb, 256)) for f in files]
+    assert sum(g.centred for g in guesses) >= 0.5 * len(guesses)
+    centred = next(g for g in guesses if g.centred)
+    assert checked_by_disc(EyeGuess("R", "model", 0.99), centred).eye is None

@@ -113,6 +113,20 @@ def test_laterality_abstains_below_its_threshold():
     assert ans.tolist() == [1, 0, -1, -1]
 
 
+def test_laterality_threshold_is_the_lowest_confidence_that_reaches_the_target():
+    rng = np.random.default_rng(0)
+    eye = rng.integers(0, 2, 2000)
+    margin = rng.uniform(0, 6, 2000)
+    wrong = rng.random(2000) < 0.25 * np.exp(-margin)  # unsure photos are wrong more often
+    z = np.where(eye == 1, 1, -1) * np.where(wrong, -margin, margin)
+    temps, thresholds = [], []
+    for target in (0.99, 0.97):
+        temp, thr, info = tune.calibrate_laterality(z, eye, target)
+        assert info["tune_laterality_accuracy_answered"] >= target and 0.5 <= thr <= 0.99
+        temps.append(temp), thresholds.append(thr)
+    assert temps[0] == temps[1] and thresholds[1] < thresholds[0]  # a lower target answers more
+
+
 def test_quadratic_kappa():
     y = np.array([0, 1, 2, 2, 0])
     assert qwk(y, y) == pytest.approx(1.0)

@@ -97,6 +97,9 @@ def make_backend(models_dir=None, device: str = "auto", backend: str = "auto", m
     return TorchBackend.from_dir(models_dir, device)
 
 
+THUMBNAIL_SIDE = 256  # the copy an Assessment keeps for overlays and the disc-based eye check
+
+
 def thumbnail(rgb: np.ndarray, side: int) -> np.ndarray:
     from .imageops import shrink_to
 
@@ -129,7 +132,7 @@ class Analyzer:
     """
 
     def __init__(self, models_dir: str | Path | None = None, device: str = "auto",
-                 models: dict | None = None, advise: bool = True, thumbnail_side: int = 256,
+                 models: dict | None = None, advise: bool = True, thumbnail_side: int = THUMBNAIL_SIDE,
                  backend: str = "auto", threads: int | None = None):
         self.backend = make_backend(models_dir, device, backend, models, threads)
         self.quality_card, self.map_card = self.backend.quality_card, self.backend.map_card

@@ -2,8 +2,9 @@
 
 DICOM or the file name (read by `loading`) are trusted. Otherwise the quality
 model's laterality head answers when its model has one (trained on EyePACS
-names; it abstains below a calibrated confidence, and when the disc clearly
-sits on the other side: its cues are partly EyePACS's own). Without it the eye is
+names; it abstains below a calibrated confidence, when the disc clearly sits on
+the other side, and when the disc stands out at the centre of the field: its cues are
+partly EyePACS's own, and it learned macula-centred fields). Without it the eye is
 inferred from where the optic disc sits: in a standard photo the disc lies
 on the nose side, which is the right of the picture for a right eye and the
 left for a left eye. The disc is the brightest blob of its size in the field;
@@ -23,6 +24,8 @@ from .fov import detect_fov
 
 WORK_SIDE = 128
 MIN_CONFIDENCE = 0.6  # below this the eye is treated as unknown
+OFF_CENTRE = 0.25  # FOV radii: a disc nearer the centre than this says nothing about the eye
+STANDS_OUT = (2.0, 4.0)  # disc prominence at which the blob starts to count, and counts fully
 METADATA_SOURCES = ("dicom", "filename", "metadata")  # an eye the file gave; any other was read from the photo
 
 
@@ -32,6 +35,7 @@ class EyeGuess:
     source: str  # "dicom", "filename", "disc" or ""
     confidence: float
     disc_xy: tuple[float, float] | None = None  # disc centre in FOV radii from its centre (x right, y down)
+    centred: bool = False  # the disc stands out fully within OFF_CENTRE of the centre: a disc-centred photo
 
     def as_dict(self) -> dict:
         return {"eye": self.eye, "source": self.source, "confidence": round(self.confidence, 3),
@@ -73,10 +77,10 @@ def infer_from_image(rgb: np.ndarray) -> EyeGuess:
     if found is None:
         return EyeGuess(None, "", 0.0)
     (dx, dy), prom = found
-    off = float(np.clip((abs(dx) - 0.25) / 0.15, 0.0, 1.0))
-    stands_out = float(np.clip((prom - 2.0) / 2.0, 0.0, 1.0))
+    off = float(np.clip((abs(dx) - OFF_CENTRE) / 0.15, 0.0, 1.0))
+    stands_out = float(np.clip((prom - STANDS_OUT[0]) / (STANDS_OUT[1] - STANDS_OUT[0]), 0.0, 1.0))
     conf = 0.5 + 0.5 * off * stands_out
-    return EyeGuess("R" if dx > 0 else "L", "disc", conf, (dx, dy))
+    return EyeGuess("R" if dx > 0 else "L", "disc", conf, (dx, dy), centred=off == 0.0 and stands_out == 1.0)
 
 
 def from_model(p_right: float, threshold: float) -> EyeGuess:
@@ -91,6 +95,19 @@ def from_model(p_right: float, threshold: float) -> EyeGuess:
     return EyeGuess(None, "model", conf)
 
 
+def checked_by_disc(guess: EyeGuess, disc: EyeGuess) -> EyeGuess:
+    """The model's eye, unless the disc says otherwise: then unknown, never a guess.
+
+    The disc clearly on the other side means a photo stored inverted or mirrored, or the
+    model's EyePACS cues misleading it. The disc standing out at the centre means a
+    disc-centred photo, which EyePACS's macula-centred fields did not teach the model: on
+    CHASE_DB1's disc-centred photos it was wrong on 5 of the 24 it answered, 1 of 7 after this check.
+    """
+    if guess.eye and (disc.centred or (disc.confidence >= MIN_CONFIDENCE and disc.eye != guess.eye)):
+        return EyeGuess(None, "model", guess.confidence, disc.disc_xy)
+    return guess
+
+
 def eye_of(assessment) -> EyeGuess:
     """The eye of an Assessment: metadata first, then the model's laterality, else the disc if confident."""
     md = assessment.metadata
@@ -100,9 +117,7 @@ def eye_of(assessment) -> EyeGuess:
     if em and assessment.grade != "not_fundus":
         guess = from_model(float(em["p_right"]), float(em["threshold"]))
         if guess.eye and assessment.thumbnail is not None:
-            disc = infer_from_image(assessment.thumbnail)
-            if disc.confidence >= MIN_CONFIDENCE and disc.eye != guess.eye:
-                return EyeGuess(None, "model", guess.confidence, disc.disc_xy)  # two cues disagree: unknown
+            return checked_by_disc(guess, infer_from_image(assessment.thumbnail))
         return guess
     if assessment.thumbnail is not None and assessment.grade != "not_fundus":
         guess = infer_from_image(assessment.thumbnail)

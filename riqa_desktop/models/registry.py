@@ -95,6 +95,10 @@ def save_model(model, name: str, card: dict, models_dir: Path | str) -> dict:
     weights = d / f"{name}.safetensors"
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(weights), metadata={"name": name, "family": card["family"]})
-    card = {**card, "name": name, "sha256": sha256_file(weights), "weights_file": weights.name}
-    (d / f"{name}.json").write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return write_card(name, {**card, "name": name, "sha256": sha256_file(weights), "weights_file": weights.name}, d)
+
+
+def write_card(name: str, card: dict, models_dir: Path | str) -> dict:
+    """Write `<name>.json` beside weights it already describes (training side: a recalibration)."""
+    (Path(models_dir) / f"{name}.json").write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return card

@@ -1,4 +1,4 @@
-"""`python -m training multitask --stage bank|teacher|student|single_task|ship`: method A, one stage at a time.
+"""`python -m training multitask --stage bank|teacher|student|single_task|ship|recalibrate`: method A, one stage at a time.
 
 `python -m training reproduce training/configs/multitask.yaml` runs them all in order. Stages
 resume from their checkpoints, so the single-task baseline can run beside teacher and student.

@@ -19,7 +19,6 @@ from ..outer_eye import pictures
 from .bank import advance, head_map, trunk
 from .data import square_of
 from .eyeq import Bank
-from .net import new_model
 from .views import geometry
 
 
@@ -48,8 +47,8 @@ def refit_not_fundus(students: list, bank: Bank, cfg: dict) -> list[dict]:
     rng = np.random.default_rng([int(cfg["seed"]), 0x0E7E])
     eyes = outer_eye_squares(rc["outer_eye_pictures"], int(cfg["seed"]), S)
     views = np.stack([geometry(s, rng)[0] for s in eyes for _ in range(rc["views"])])
-    imagenet = new_model(cfg)  # the trunk's frozen stages, as the bank's features were made
-    x_eye = advance(imagenet, trunk(imagenet, views), bank.start)
+    frozen = students[0]  # every student keeps the ImageNet stages the bank's features came from
+    x_eye = advance(frozen, trunk(frozen, views), bank.start)
     rows, weights = [], []
     mix = cfg["student"]["mix"]
     for g, share in mix.items():

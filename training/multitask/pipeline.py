@@ -1,5 +1,6 @@
 """`reproduce`: bank -> teacher -> students + single-task baseline -> not-fundus head refit -> ensemble -> tune-split
 calibration -> card.
+`recalibrate` sets the shipped weights' laterality abstention again (a changed target needs no retraining).
 
 The students differ only in their draw of batches and dropout (`seed`, then each of `student.ensemble_seeds`);
 the single-task baseline is trained like the first of them and compared with it at the same budget.
@@ -16,10 +17,10 @@ from ..common import data_root
 from .ensemble import ensemble_of
 from .eyeq import advanced, build_bank, run_student, run_teacher
 from .not_fundus import refit_not_fundus
-from .release import eyeq_val_predictions, make_card, paired_bootstrap, ship
+from .release import eyeq_val_predictions, make_card, paired_bootstrap, recalibrate_laterality, ship
 from .tune import calibrate_on_tune
 
-STAGES = ("bank", "teacher", "student", "single_task", "ship")
+STAGES = ("bank", "teacher", "student", "single_task", "ship", "recalibrate")
 
 
 def run_stage(cfg: dict, run_dir, stage: str):
@@ -28,6 +29,8 @@ def run_stage(cfg: dict, run_dir, stage: str):
     bank = advanced(build_bank(cfg, run / "bank"), cfg, run / "bank")
     if stage == "bank":
         return None
+    if stage == "recalibrate":  # the shipped weights' laterality abstention only (release.recalibrate_laterality)
+        return recalibrate_laterality(cfg, bank, data_root(cfg))
     if stage == "single_task":
         return run_student(cfg, run / "single_task", bank, None, single_task=True)
     teacher, _ = run_teacher(cfg, run / "teacher", bank)

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from riqa_desktop.models.registry import save_model
+from riqa_desktop.models.registry import load_model, save_model, write_card
 
 from ..metrics import f1_per_class
 from ..splits import EYEQ_FRACTIONS, SPLIT_SEED, eyeq_thumbs
 from .report import decide, measure_all
 from .net import architecture
-from .bank import predict
+from .bank import predict, top_predict
+from .tune import calibrate_laterality
 from .views import thumb_squares
 
 BOOTSTRAP = 2000
@@ -114,3 +115,27 @@ def ship(card: dict, model, run_dir, models_dir) -> dict:
     card = save_model(model, card["config"]["ship"]["name"], card, Path(models_dir))
     save_model(model, "calibrated", card, Path(run_dir))
     return card
+
+
+def recalibrate_laterality(cfg: dict, bank, root: Path) -> dict:
+    """The shipped weights, their laterality abstention set again under the current
+    `calibration.laterality_target_accuracy` on the tune split, then every card number re-measured.
+
+    Nothing is retrained: only the card is written, the weights file and its hash stay, so a
+    change of this one target needs no new students. The card keeps the configuration it was trained with, apart from
+    `calibration` and `ship.version`, which take the current values.
+    """
+    sh = cfg["ship"]
+    model, card = load_model(sh["name"], sh["models_dir"])
+    tune = bank.where("eyeq", "tune")
+    z = top_predict(model, bank.feats[tune], bank.start)["laterality"]
+    temp, threshold, info = calibrate_laterality(z, bank.eye[tune], cfg["calibration"]["laterality_target_accuracy"])
+    card["calibration"]["laterality"], card["thresholds"]["laterality"] = temp, threshold
+    card["tuning"].update(info)
+    card["config"] = {**card["config"], "calibration": cfg["calibration"],
+                      "ship": {**card["config"]["ship"], "version": sh["version"]}}
+    card["version"] = sh["version"]
+    card["recalibrated"] = {"what": "laterality temperature and threshold (tune split); weights unchanged",
+                            "date": time.strftime("%Y-%m-%d")}
+    card["metrics"] = measure_all(model, card, root)
+    return write_card(sh["name"], card, sh["models_dir"])

@@ -2,7 +2,8 @@
 
 - EyeQ validation patients: accuracy, macro-F1, per-class F1, quadratic weighted kappa, ECE;
   laterality accuracy where it answers and how often it answers; photos whose picture
-  confidently shows the other eye than the EyePACS name (stored mirrored).
+  confidently shows the other eye than the EyePACS name; coverage per grade; what the app answers once
+  the disc check has had its say, and how many photos show the disc on the other side (stored inverted).
 - DRIMDB validation: F1 per class (good / bad / outlier).
 - Held-out generator B (`degradations_physical.py`, never trained on): per kind, the share of
   clearly degraded photos whose family's head flags them; clean photos left alone.
@@ -20,7 +21,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from riqa_desktop.core.analyzer import THUMBNAIL_SIDE, thumbnail
 from riqa_desktop.core.calibration import probabilities
+from riqa_desktop.core.laterality import MIN_CONFIDENCE, EyeGuess, checked_by_disc, infer_from_image
+from riqa_desktop.core.loading import read_image
 from riqa_desktop.models.multitask import DETAILS
 
 from .. import degradations_physical as B
@@ -80,7 +84,25 @@ def eyeq_metrics(model, card: dict, root: Path, split: str = "val") -> dict:
         m["laterality_accuracy_forced"] = float(np.mean((p["laterality"] >= 0.5) == eye))
         conf_other = np.maximum(p["laterality"], 1 - p["laterality"]) >= 0.99
         m["laterality_confident_against_name"] = int(np.sum(conf_other & ((p["laterality"] >= 0.5) != eye)))
+        for c in range(3):
+            m[f"laterality_coverage_{GRADES[c]}"] = float(answered[y == c].mean())
+        m.update(app_laterality(ans, [p for p, _, _ in items], eye))
     return m
+
+
+def app_laterality(ans: np.ndarray, paths: list, eye: np.ndarray) -> dict:
+    """What the app answers (`core.laterality.checked_by_disc`: unknown where the disc clearly sits on
+    the other side), and how many photos show their disc on the side opposite their name's eye:
+    stored inverted or mirrored (counted where the disc guess is confident, so a lower bound)."""
+    disc = [infer_from_image(thumbnail(read_image(f).rgb, THUMBNAIL_SIDE)) for f in paths]
+    app = np.array([a if a >= 0 and checked_by_disc(EyeGuess("R" if a else "L", "model", 1.0), d).eye else -1
+                    for a, d in zip(ans, disc)])
+    seen = np.array([d.confidence >= MIN_CONFIDENCE for d in disc])
+    other = seen & (np.array([d.eye == "R" for d in disc]).astype(int) != eye)
+    answered = app >= 0
+    return {"app_laterality_coverage": float(answered.mean()),
+            "app_laterality_accuracy_answered": float(np.mean(app[answered] == eye[answered])) if answered.any() else float("nan"),
+            "disc_confident_photos": int(seen.sum()), "disc_on_other_side_than_name": int(other.sum())}
 
 
 def laterality_other_camera(model, card: dict, root: Path) -> dict:
@@ -92,7 +114,8 @@ def laterality_other_camera(model, card: dict, root: Path) -> dict:
     answered = ans >= 0
     return {"chase_laterality_coverage": float(answered.mean()),
             "chase_laterality_accuracy_answered": float(np.mean(ans[answered] == eye[answered])) if answered.any() else float("nan"),
-            "chase_laterality_accuracy_forced": float(np.mean((p >= 0.5) == eye))}
+            "chase_laterality_accuracy_forced": float(np.mean((p >= 0.5) == eye)),
+            **{f"chase_{k}": v for k, v in app_laterality(ans, paths, eye).items() if k.startswith("app_")}}
 
 
 def drimdb_metrics(model, card: dict, root: Path) -> dict:

@@ -36,6 +36,23 @@ def _grade_offsets(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return best, best_f1
 
 
+def calibrate_laterality(z: np.ndarray, eye: np.ndarray, target: float) -> tuple[float, float, dict]:
+    """(temperature, threshold, tune figures): the lowest confidence (0.01 steps) whose answered
+    tune photos are right at least `target` of the time; 0.99 when none is."""
+    temp = fit_temperature(z, eye)
+    p = probabilities(z, temp)
+    conf, right = np.maximum(p, 1 - p), (p >= 0.5).astype(int) == eye
+    threshold = 0.99
+    for t in np.arange(0.5, 0.995, 0.01):
+        ans = conf >= t
+        if ans.any() and right[ans].mean() >= target:
+            threshold = float(round(t, 2))
+            break
+    ans = conf >= threshold
+    return temp, threshold, {"tune_laterality_coverage": float(ans.mean()),
+                             "tune_laterality_accuracy_answered": float(right[ans].mean()) if ans.any() else float("nan")}
+
+
 def calibrate_on_tune(model, bank: Bank, cfg: dict) -> dict:
     c = cfg["calibration"]
     tune = bank.where("eyeq", "tune")
@@ -56,16 +73,7 @@ def calibrate_on_tune(model, bank: Bank, cfg: dict) -> dict:
     info = {"grade_offsets_folded_into_bias": [float(v) for v in offsets], "tune_macro_f1_after_offsets": f1,
             "tune_photos": int(len(tune)), "tune_synthetic_views": int(len(synth))}
     if "laterality" in out:
-        eye = bank.eye[tune]
-        temps["laterality"] = fit_temperature(out["laterality"], eye)
-        p = probabilities(out["laterality"], temps["laterality"])
-        conf, right = np.maximum(p, 1 - p), (p >= 0.5).astype(int) == eye
-        thresholds["laterality"] = 0.99
-        for t in np.arange(0.5, 0.995, 0.01):
-            ans = conf >= t
-            if ans.any() and right[ans].mean() >= c["laterality_target_accuracy"]:
-                thresholds["laterality"] = float(round(t, 2))
-                break
-        ans = conf >= thresholds["laterality"]
-        info.update({"tune_laterality_coverage": float(ans.mean()), "tune_laterality_accuracy_answered": float(right[ans].mean())})
+        temps["laterality"], thresholds["laterality"], lat = calibrate_laterality(
+            out["laterality"], bank.eye[tune], c["laterality_target_accuracy"])
+        info.update(lat)
     return {"calibration": temps, "thresholds": thresholds, "tuning": info}
