@@ -4,6 +4,7 @@
   laterality accuracy where it answers and how often it answers; photos whose picture
   confidently shows the other eye than the EyePACS name; coverage per grade; what the app answers once
   the disc check has had its say, and how many photos show the disc on the other side (stored inverted).
+- The eye on other cameras: CHASE_DB1 (names give it); HRF, DRIVE, DRIMDB good against the disc's side.
 - DRIMDB validation: F1 per class (good / bad / outlier).
 - Held-out generator B (`degradations_physical.py`, never trained on): per kind, the share of
   clearly degraded photos whose family's head flags them; clean photos left alone.
@@ -118,6 +119,27 @@ def laterality_other_camera(model, card: dict, root: Path) -> dict:
             **{f"chase_{k}": v for k, v in app_laterality(ans, paths, eye).items() if k.startswith("app_")}}
 
 
+def laterality_against_disc(model, card: dict, root: Path) -> dict:
+    """Other cameras without eye labels (HRF, DRIVE, DRIMDB good: every photo; the laterality head never
+    saw them): where the head answers and the disc clearly shows its side, how often the two agree.
+
+    In a photo stored as the camera shows it the disc lies on the nose side, so disagreement means
+    the head (or the archive's storage) has the picture the other way round; the app then says unknown.
+    """
+    sources = {"hrf": sorted((root / "HRF" / "images").glob("*")), "drive": sorted((root / "DRIVE").glob("*/images/*")),
+               "drimdb_good": [q for split in drimdb(root).values() for q, lab in split if lab == "good"]}
+    m = {}
+    for name, paths in sources.items():
+        p = decide(predict(model, app_squares(paths, card["input_size"])), card)["laterality"]
+        ans = laterality_answer(p, float(card["thresholds"].get("laterality", 0.5)))
+        disc = [infer_from_image(thumbnail(read_image(f).rgb, THUMBNAIL_SIDE)) for f in paths]
+        both = (ans >= 0) & np.array([d.confidence >= MIN_CONFIDENCE for d in disc])
+        agree = ans == np.array([d.eye == "R" for d in disc]).astype(int)
+        m[f"laterality_{name}_head_and_disc_answer"] = int(both.sum())
+        m[f"laterality_{name}_head_agrees_with_disc"] = float(agree[both].mean()) if both.any() else float("nan")
+    return m
+
+
 def drimdb_metrics(model, card: dict, root: Path) -> dict:
     d = drimdb(root)["val"]
     p = decide(predict(model, app_squares([q for q, _ in d], card["input_size"])), card)
@@ -184,4 +206,5 @@ def measure_all(model, card: dict, root: Path) -> dict:
     m.update(non_fundus_recall(model, card))
     if "laterality" in card.get("calibration", {}):
         m.update(laterality_other_camera(model, card, root))
+        m.update(laterality_against_disc(model, card, root))
     return m
