@@ -4,7 +4,8 @@
   laterality accuracy where it answers and how often it answers; photos whose picture
   confidently shows the other eye than the EyePACS name; coverage per grade; what the app answers once
   the disc check has had its say, and how many photos show the disc on the other side (stored inverted).
-- The eye on other cameras: CHASE_DB1 (names give it); HRF, DRIVE, DRIMDB good against the disc's side.
+- The eye on other cameras: CHASE_DB1 (names give it); HRF, DRIVE, DRIMDB good against the disc's side;
+  and how much the eye rests on the field's edge (the edge blanked).
 - DRIMDB validation: F1 per class (good / bad / outlier).
 - Held-out generator B (`degradations_physical.py`, never trained on): per kind, the share of
   clearly degraded photos whose family's head flags them; clean photos left alone.
@@ -140,6 +141,32 @@ def laterality_against_disc(model, card: dict, root: Path) -> dict:
     return m
 
 
+EDGE_MASK = 0.8  # of the square's half-side: laterality_edge_reliance blanks the picture outside this radius
+
+
+def laterality_edge_reliance(model, card: dict, root: Path) -> dict:
+    """How much the head's eye rests on the field's edge (EyePACS cameras' notch and rim): the eye
+    with everything outside 0.8 of the field's radius blanked, on EyeQ val (against the names) and
+    on HRF (against the disc's side, where the disc shows it)."""
+    S = card["input_size"]
+    yy, xx = np.mgrid[:S, :S]
+    edge = np.hypot(yy - (S - 1) / 2, xx - (S - 1) / 2) > EDGE_MASK * S / 2
+    items = eyeq_thumbs(root)["val"]
+    x = thumb_squares([q for q, _, _ in items], S)
+    x[:, edge] = 0
+    eye = np.array([1 if e == "R" else 0 for *_, e in items])
+    p = decide(predict(model, x), card)["laterality"]
+    hrf = sorted((root / "HRF" / "images").glob("*"))
+    xh = app_squares(hrf, S).copy()
+    xh[:, edge] = 0
+    ph = decide(predict(model, xh), card)["laterality"]
+    disc = [infer_from_image(thumbnail(read_image(f).rgb, THUMBNAIL_SIDE)) for f in hrf]
+    seen = np.array([d.confidence >= MIN_CONFIDENCE for d in disc])
+    return {"laterality_edge_masked_accuracy_forced": float(np.mean((p >= 0.5) == eye)),
+            "laterality_hrf_edge_masked_agrees_with_disc": float(np.mean(
+                (ph >= 0.5)[seen] == np.array([d.eye == "R" for d in disc])[seen])) if seen.any() else float("nan")}
+
+
 def drimdb_metrics(model, card: dict, root: Path) -> dict:
     d = drimdb(root)["val"]
     p = decide(predict(model, app_squares([q for q, _ in d], card["input_size"])), card)
@@ -207,4 +234,5 @@ def measure_all(model, card: dict, root: Path) -> dict:
     if "laterality" in card.get("calibration", {}):
         m.update(laterality_other_camera(model, card, root))
         m.update(laterality_against_disc(model, card, root))
+        m.update(laterality_edge_reliance(model, card, root))
     return m
