@@ -96,15 +96,25 @@ def app_laterality(ans: np.ndarray, paths: list, eye: np.ndarray) -> dict:
     """What the app answers (`core.laterality.checked_by_disc`: unknown where the disc clearly sits on
     the other side), and how many photos show their disc on the side opposite their name's eye:
     stored inverted or mirrored (counted where the disc guess is confident, so a lower bound)."""
-    disc = [infer_from_image(thumbnail(read_image(f).rgb, THUMBNAIL_SIDE)) for f in paths]
+    disc = _disc_guesses(paths)
     app = np.array([a if a >= 0 and checked_by_disc(EyeGuess("R" if a else "L", "model", 1.0), d).eye else -1
                     for a, d in zip(ans, disc)])
-    seen = np.array([d.confidence >= MIN_CONFIDENCE for d in disc])
-    other = seen & (np.array([d.eye == "R" for d in disc]).astype(int) != eye)
+    seen, right = _disc_sides(disc)
+    other = seen & (right != eye)
     answered = app >= 0
     return {"app_laterality_coverage": float(answered.mean()),
             "app_laterality_accuracy_answered": float(np.mean(app[answered] == eye[answered])) if answered.any() else float("nan"),
             "disc_confident_photos": int(seen.sum()), "disc_on_other_side_than_name": int(other.sum())}
+
+
+def _disc_guesses(paths) -> list:
+    """The disc-based eye guess of each photo, from the thumbnail the app keeps."""
+    return [infer_from_image(thumbnail(read_image(f).rgb, THUMBNAIL_SIDE)) for f in paths]
+
+
+def _disc_sides(disc: list) -> tuple[np.ndarray, np.ndarray]:
+    """(the disc clearly shows its side, that side is the right) per photo."""
+    return np.array([d.confidence >= MIN_CONFIDENCE for d in disc]), np.array([d.eye == "R" for d in disc]).astype(int)
 
 
 def laterality_other_camera(model, card: dict, root: Path) -> dict:
@@ -133,11 +143,10 @@ def laterality_against_disc(model, card: dict, root: Path) -> dict:
     for name, paths in sources.items():
         p = decide(predict(model, app_squares(paths, card["input_size"])), card)["laterality"]
         ans = laterality_answer(p, float(card["thresholds"].get("laterality", 0.5)))
-        disc = [infer_from_image(thumbnail(read_image(f).rgb, THUMBNAIL_SIDE)) for f in paths]
-        both = (ans >= 0) & np.array([d.confidence >= MIN_CONFIDENCE for d in disc])
-        agree = ans == np.array([d.eye == "R" for d in disc]).astype(int)
+        seen, right = _disc_sides(_disc_guesses(paths))
+        both = (ans >= 0) & seen
         m[f"laterality_{name}_head_and_disc_answer"] = int(both.sum())
-        m[f"laterality_{name}_head_agrees_with_disc"] = float(agree[both].mean()) if both.any() else float("nan")
+        m[f"laterality_{name}_head_agrees_with_disc"] = float(np.mean(ans[both] == right[both])) if both.any() else float("nan")
     return m
 
 
@@ -160,11 +169,10 @@ def laterality_edge_reliance(model, card: dict, root: Path) -> dict:
     xh = app_squares(hrf, S).copy()
     xh[:, edge] = 0
     ph = decide(predict(model, xh), card)["laterality"]
-    disc = [infer_from_image(thumbnail(read_image(f).rgb, THUMBNAIL_SIDE)) for f in hrf]
-    seen = np.array([d.confidence >= MIN_CONFIDENCE for d in disc])
+    seen, right = _disc_sides(_disc_guesses(hrf))
     return {"laterality_edge_masked_accuracy_forced": float(np.mean((p >= 0.5) == eye)),
-            "laterality_hrf_edge_masked_agrees_with_disc": float(np.mean(
-                (ph >= 0.5)[seen] == np.array([d.eye == "R" for d in disc])[seen])) if seen.any() else float("nan")}
+            "laterality_hrf_edge_masked_agrees_with_disc": float(np.mean((ph >= 0.5)[seen] == right[seen]))
+            if seen.any() else float("nan")}
 
 
 def drimdb_metrics(model, card: dict, root: Path) -> dict:
