@@ -99,7 +99,8 @@ def checked_by_disc(guess: EyeGuess, disc: EyeGuess) -> EyeGuess:
     """The model's eye, unless the disc says otherwise: then unknown, never a guess.
 
     The disc clearly on the other side means a photo stored inverted or mirrored, or the
-    model's EyePACS cues misleading it. The disc standing out at the centre means a
+    model's EyePACS cues misleading it (it reads EyePACS's rotated photos by the cameras'
+    notch and rim, and HRF's photos the wrong way round: 26 of 28). The disc standing out at the centre means a
     disc-centred photo, which EyePACS's macula-centred fields did not teach the model: on
     CHASE_DB1's disc-centred photos it was wrong on 5 of the 24 it answered, 1 of 7 after this check.
     """
