@@ -5,7 +5,7 @@
   confidently shows the other eye than the EyePACS name; coverage per grade; what the app answers once
   the disc check has had its say, and how many photos show the disc on the other side (stored inverted).
 - The eye on other cameras: CHASE_DB1 (names give it); HRF, DRIVE, DRIMDB good against the disc's side;
-  and how much the eye rests on the field's edge (the edge blanked).
+  how much the eye rests on the field's edge (the edge blanked: EyeQ against the names, HRF against the disc).
 - DRIMDB validation: F1 per class (good / bad / outlier).
 - Held-out generator B (`degradations_physical.py`, never trained on): per kind, the share of
   clearly degraded photos whose family's head flags them; clean photos left alone.
@@ -89,6 +89,8 @@ def eyeq_metrics(model, card: dict, root: Path, split: str = "val") -> dict:
         for c in range(3):
             m[f"laterality_coverage_{GRADES[c]}"] = float(answered[y == c].mean())
         m.update(app_laterality(ans, [p for p, _, _ in items], eye))
+        p_blanked, _ = _eye_answers(model, card, _edge_blanked(x))
+        m["laterality_edge_masked_accuracy_forced"] = float(np.mean((p_blanked >= 0.5) == eye))
     return m
 
 
@@ -107,6 +109,24 @@ def app_laterality(ans: np.ndarray, paths: list, eye: np.ndarray) -> dict:
             "disc_confident_photos": int(seen.sum()), "disc_on_other_side_than_name": int(other.sum())}
 
 
+EDGE_MASK = 0.8  # of the field's radius: the edge-reliance figures blank the picture outside it
+
+
+def _edge_blanked(squares: np.ndarray) -> np.ndarray:
+    """A copy with everything outside EDGE_MASK of the field's radius set to 0 (the cameras' notch and rim gone)."""
+    S = squares.shape[1]
+    yy, xx = np.mgrid[:S, :S]
+    out = squares.copy()
+    out[:, np.hypot(yy - (S - 1) / 2, xx - (S - 1) / 2) > EDGE_MASK * S / 2] = 0
+    return out
+
+
+def _eye_answers(model, card: dict, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(calibrated P(right eye), answer 1 / 0 / -1) of the laterality head."""
+    p = decide(predict(model, squares), card)["laterality"]
+    return p, laterality_answer(p, float(card["thresholds"].get("laterality", 0.5)))
+
+
 def _disc_guesses(paths) -> list:
     """The disc-based eye guess of each photo, from the thumbnail the app keeps."""
     return [infer_from_image(thumbnail(read_image(f).rgb, THUMBNAIL_SIDE)) for f in paths]
@@ -121,8 +141,7 @@ def laterality_other_camera(model, card: dict, root: Path) -> dict:
     """The eye on another camera's photos: all 28 CHASE_DB1 photos (disc-centred; names end in L / R)."""
     paths = sorted((root / "CHASEDB1").glob("*/images/*"))
     eye = np.array([1 if p.stem.endswith("R") else 0 for p in paths])
-    p = decide(predict(model, app_squares(paths, card["input_size"])), card)["laterality"]
-    ans = laterality_answer(p, float(card["thresholds"].get("laterality", 0.5)))
+    p, ans = _eye_answers(model, card, app_squares(paths, card["input_size"]))
     answered = ans >= 0
     return {"chase_laterality_coverage": float(answered.mean()),
             "chase_laterality_accuracy_answered": float(np.mean(ans[answered] == eye[answered])) if answered.any() else float("nan"),
@@ -141,38 +160,17 @@ def laterality_against_disc(model, card: dict, root: Path) -> dict:
                "drimdb_good": [q for split in drimdb(root).values() for q, lab in split if lab == "good"]}
     m = {}
     for name, paths in sources.items():
-        p = decide(predict(model, app_squares(paths, card["input_size"])), card)["laterality"]
-        ans = laterality_answer(p, float(card["thresholds"].get("laterality", 0.5)))
+        x = app_squares(paths, card["input_size"])
+        _, ans = _eye_answers(model, card, x)
         seen, right = _disc_sides(_disc_guesses(paths))
         both = (ans >= 0) & seen
         m[f"laterality_{name}_head_and_disc_answer"] = int(both.sum())
         m[f"laterality_{name}_head_agrees_with_disc"] = float(np.mean(ans[both] == right[both])) if both.any() else float("nan")
+        if name == "hrf":  # the camera the head reads the wrong way round: is the field's edge the cause?
+            p_blanked, _ = _eye_answers(model, card, _edge_blanked(x))
+            m["laterality_hrf_edge_masked_agrees_with_disc"] = float(np.mean((p_blanked >= 0.5)[seen] == right[seen])) \
+                if seen.any() else float("nan")
     return m
-
-
-EDGE_MASK = 0.8  # of the square's half-side: laterality_edge_reliance blanks the picture outside this radius
-
-
-def laterality_edge_reliance(model, card: dict, root: Path) -> dict:
-    """How much the head's eye rests on the field's edge (EyePACS cameras' notch and rim): the eye
-    with everything outside 0.8 of the field's radius blanked, on EyeQ val (against the names) and
-    on HRF (against the disc's side, where the disc shows it)."""
-    S = card["input_size"]
-    yy, xx = np.mgrid[:S, :S]
-    edge = np.hypot(yy - (S - 1) / 2, xx - (S - 1) / 2) > EDGE_MASK * S / 2
-    items = eyeq_thumbs(root)["val"]
-    x = thumb_squares([q for q, _, _ in items], S)
-    x[:, edge] = 0
-    eye = np.array([1 if e == "R" else 0 for *_, e in items])
-    p = decide(predict(model, x), card)["laterality"]
-    hrf = sorted((root / "HRF" / "images").glob("*"))
-    xh = app_squares(hrf, S).copy()
-    xh[:, edge] = 0
-    ph = decide(predict(model, xh), card)["laterality"]
-    seen, right = _disc_sides(_disc_guesses(hrf))
-    return {"laterality_edge_masked_accuracy_forced": float(np.mean((p >= 0.5) == eye)),
-            "laterality_hrf_edge_masked_agrees_with_disc": float(np.mean((ph >= 0.5)[seen] == right[seen]))
-            if seen.any() else float("nan")}
 
 
 def drimdb_metrics(model, card: dict, root: Path) -> dict:
@@ -242,5 +240,4 @@ def measure_all(model, card: dict, root: Path) -> dict:
     if "laterality" in card.get("calibration", {}):
         m.update(laterality_other_camera(model, card, root))
         m.update(laterality_against_disc(model, card, root))
-        m.update(laterality_edge_reliance(model, card, root))
     return m
