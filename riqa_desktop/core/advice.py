@@ -28,6 +28,7 @@ import numpy as np
 
 from . import mapregions as M
 from .assessment import AdviceItem, Assessment
+from .measure import visible_brightness
 
 MAX_ITEMS = 3
 SIDES = ("upper", "lower", "left", "right")
@@ -108,9 +109,8 @@ class _View:
         if not self.has_measure:
             return
         b = lambda r, k="brightness": float(m[r][k]) if r in m else float("nan")  # noqa: E731
-        vis = float(a.fov.get("visible_fraction") or 1.0) if a.fov else 1.0
-        # Cut circles pad the square with black: judge brightness on the visible part only.
-        self.brightness = b("whole") / max(min(vis, 1.0), 0.3)
+        self.brightness = visible_brightness(m, (a.fov or {}).get("visible_fraction"))
+        self.below_floor = "grade_floor" in m  # core.grade_floor lowered the verdict: too dark to grade
         self.glare = float(m.get("glare_fraction", 0.0))
         self.side = {s: b(s) for s in SIDES}
         self.centre = b("centre")
@@ -143,7 +143,8 @@ def _exposure(v: _View, glare: bool) -> tuple[str, str, dict] | None:
         ev["attributes.illumination.p_bad"] = v.attr.get("illumination", 0.0)
     # "Too dark overall" only when even the best-lit side is dark; else it is a shadow.
     lit = max(v.side.values()) if v.side else v.brightness
-    if v.brightness < DARK_STRONG and v.allows_measure_only() or illum and max(v.brightness, 0.6 * lit) < DARK_WITH_MODEL:
+    if v.below_floor or v.brightness < DARK_STRONG and v.allows_measure_only() \
+            or illum and max(v.brightness, 0.6 * lit) < DARK_WITH_MODEL:
         return "too_dark", "whole", ev
     over = v.brightness > BRIGHT_STRONG or v.glare > GLARE_STRONG
     over_m = v.brightness > BRIGHT_WITH_MODEL or v.glare > GLARE_WITH_MODEL

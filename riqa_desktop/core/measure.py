@@ -69,6 +69,12 @@ def measure_regions(square: np.ndarray) -> dict:
     return out
 
 
+def visible_brightness(measurements: dict, visible_fraction: float | None) -> float:
+    """The whole field's brightness over its visible part: a circle cut by the frame pads the square with black."""
+    vis = float(visible_fraction or 1.0)
+    return float(measurements["whole"]["brightness"]) / max(min(vis, 1.0), 0.3)
+
+
 OCCLUDER_SIDE = 128  # measured on the square reduced to about this size
 OCCLUDER_DARK = 0.8  # red at most this share of its surroundings' red
 OCCLUDER_SIGMA = 10 / 256  # the surroundings: a Gaussian of this share of the square

@@ -54,6 +54,8 @@ class VerdictCard(QFrame):
             self.detail.setText("")
         elif not a.ok:
             self.detail.setText(a.error or "")
+        elif a.measurements.get("grade_floor"):  # core.grade_floor: darker than any photo graders passed
+            self.detail.setText("too dark to grade")
         elif a.confidence is not None:
             self.detail.setText(f"{a.confidence:.0%} confident")
         self.setAccessibleName(f"Verdict: {self.word.text()}. {self.detail.text()}")

@@ -135,7 +135,8 @@ def recalibrate_laterality(cfg: dict, bank, root: Path) -> dict:
     card["config"] = {**card["config"], "calibration": cfg["calibration"],
                       "ship": {**card["config"]["ship"], "version": sh["version"]}}
     card["version"] = sh["version"]
-    card["recalibrated"] = {"what": "laterality temperature and threshold (tune split); weights unchanged",
+    card["recalibrated"] = {"what": "laterality temperature and threshold (tune split), every figure re-measured; "
+                                    "weights unchanged",
                             "date": time.strftime("%Y-%m-%d")}
     card["metrics"] = measure_all(model, card, root)
     return write_card(sh["name"], card, sh["models_dir"])

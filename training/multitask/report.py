@@ -7,6 +7,8 @@
 - The eye on other cameras: CHASE_DB1 (names give it); HRF, DRIVE, DRIMDB good against the disc's side;
   how much the eye rests on the field's edge (the edge blanked: EyeQ against the names, HRF against the disc).
 - DRIMDB validation: F1 per class (good / bad / outlier).
+- What the app grades (`app_*`): the same photos once `core.grade_floor` has lowered every field darker than any
+  photo graders passed to Reject (`python -m training.grade_floor`, set on training photos only).
 - Held-out generator B (`degradations_physical.py`, never trained on): per kind, the share of
   clearly degraded photos whose family's head flags them; clean photos left alone.
 - Resolution: the grade of each HRF / DRIMDB / DRIVE / CHASE_DB1 validation photo against the
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from riqa_desktop.core import grade_floor
 from riqa_desktop.core.analyzer import THUMBNAIL_SIDE, thumbnail
 from riqa_desktop.core.calibration import probabilities
 from riqa_desktop.core.laterality import MIN_CONFIDENCE, EyeGuess, checked_by_disc, infer_from_image
@@ -30,6 +33,7 @@ from riqa_desktop.core.loading import read_image
 from riqa_desktop.models.multitask import DETAILS
 
 from .. import degradations_physical as B
+from ..grade_floor import brightness_all
 from ..metrics import ece, f1_per_class
 from ..splits import clean_sources, drimdb, eyeq_thumbs
 from .data import non_fundus_squares, split_non_fundus
@@ -78,6 +82,11 @@ def eyeq_metrics(model, card: dict, root: Path, split: str = "val") -> dict:
     m = {"eyeq_n": len(y), "eyeq_accuracy": float(np.mean(pred == y)), "eyeq_macro_f1": float(np.mean(list(f1.values()))),
          **{f"eyeq_f1_{GRADES[c]}": f1[c] for c in range(3)}, "eyeq_qwk": qwk(y, pred), "eyeq_ece": ece(p["grade"], y),
          "eyeq_not_fundus_calls": int((~p["fundus"]).sum())}
+    app, lowered = with_floor(pred, [q for q, _, _ in items])
+    f1 = f1_per_class(y, app, (0, 1, 2))
+    m.update({"app_eyeq_accuracy": float(np.mean(app == y)), "app_eyeq_macro_f1": float(np.mean(list(f1.values()))),
+              **{f"app_eyeq_f1_{GRADES[c]}": f1[c] for c in range(3)}, "grade_floor_eyeq_lowered": int(lowered.sum()),
+              "grade_floor_eyeq_lowered_graded_reject": int((lowered & (y == 2)).sum())})
     if "laterality" in p:
         ans = laterality_answer(p["laterality"], float(card["thresholds"].get("laterality", 0.5)))
         answered = ans >= 0
@@ -173,13 +182,27 @@ def laterality_against_disc(model, card: dict, root: Path) -> dict:
     return m
 
 
+def with_floor(grade_pred: np.ndarray, paths: list) -> tuple[np.ndarray, np.ndarray]:
+    """(the grades the app gives, which the floor lowered): `core.grade_floor` makes a field darker than any photo
+    graders passed Reject, measured on each photo as the Analyzer measures it."""
+    dark = np.array([grade_floor.below(b) for b in brightness_all(paths)], bool)
+    lowered = dark & (grade_pred < 2)
+    return np.where(lowered, 2, grade_pred), lowered
+
+
 def drimdb_metrics(model, card: dict, root: Path) -> dict:
     d = drimdb(root)["val"]
     p = decide(predict(model, app_squares([q for q, _ in d], card["input_size"])), card)
-    pred = ["outlier" if not f else ("bad" if g == 2 else "good") for f, g in zip(p["fundus"], p["grade_pred"])]
     y = [lab for _, lab in d]
-    f1 = f1_per_class(y, pred, ("good", "bad", "outlier"))
-    return {**{f"drimdb_f1_{c}": f1[c] for c in f1}, "drimdb_accuracy": float(np.mean([a == b for a, b in zip(pred, y)]))}
+    app, lowered = with_floor(p["grade_pred"], [q for q, _ in d])
+    m = {"grade_floor_brightness": float(grade_floor.floor()["brightness"]),
+         "grade_floor_drimdb_lowered": int((lowered & p["fundus"]).sum())}
+    for prefix, grades in (("", p["grade_pred"]), ("app_", app)):
+        pred = ["outlier" if not f else ("bad" if g == 2 else "good") for f, g in zip(p["fundus"], grades)]
+        f1 = f1_per_class(y, pred, ("good", "bad", "outlier"))
+        m.update({**{f"{prefix}drimdb_f1_{c}": f1[c] for c in f1},
+                  f"{prefix}drimdb_accuracy": float(np.mean([a == b for a, b in zip(pred, y)]))})
+    return m
 
 
 def heldout_generator(model, card: dict, root: Path, seed: int = 4242) -> dict:
