@@ -18,11 +18,14 @@ from .tiny_models import tiny_models
 FLOOR = grade_floor.floor()["brightness"]
 
 
-def _assessment(brightness: float, grade: str = "usable", visible: float = 1.0) -> Assessment:
+COLOUR = np.zeros((64, 64, 3), np.uint8) + np.array([40, 12, 4], np.uint8)  # a dark fundus: red well above green
+
+
+def _assessment(brightness: float, grade: str = "usable", visible: float = 1.0, square=COLOUR) -> Assessment:
     a = Assessment(path="x.jpg", grade=grade, confidence=0.7, fov={"visible_fraction": visible},
                    measurements={"whole": {"brightness": brightness}},
                    grade_probs={"good": 0.05, "usable": 0.7, "reject": 0.25, "not_fundus": 0.0})
-    grade_floor.apply(a)
+    grade_floor.apply(a, square)
     return a
 
 
@@ -53,6 +56,15 @@ def test_a_field_at_the_floor_or_a_cut_circle_is_left_alone():
     # A circle cut by the frame pads the square with black: judged on its visible part (as the advice does).
     a = _assessment(0.6 * FLOOR, visible=0.5)
     assert a.grade == "usable" and a.to_json()["grade_floor"] is None
+
+
+def test_a_monochrome_photo_is_left_to_the_model(retina_rgb):
+    """Red-free photos show the green channel: far darker than a colour photo's red for the same exposure."""
+    grey = np.repeat(retina_rgb[..., 1:2], 3, axis=2)
+    assert grade_floor.monochrome(grey) and not grade_floor.monochrome(retina_rgb)
+    assert not grade_floor.monochrome((retina_rgb * 0.05).astype(np.uint8))  # very dark, still colour
+    a = _assessment(FLOOR / 2, square=grey)
+    assert a.grade == "usable" and "grade_floor" not in a.measurements
 
 
 def _says_good() -> dict:

@@ -5,8 +5,8 @@
 Every photo a grader passed (EyeQ training and tune patients graded Good or Usable, DRIMDB training
 photos graded good, the clean sources' training photos) is measured as the Analyzer measures it: decoded
 at its size, the field's 256 px square, the brightest channel over the visible field
-(`measure.visible_brightness`). The floor is the darkest of them, with no margin to choose: below it,
-every graded training photo was rejected. Validation photos never set it; `python -m training evaluate`
+(`measure.visible_brightness`; monochrome photos are left out, as the app leaves them alone). The floor
+is the darkest of them, with no margin to choose: below it, every graded training photo was rejected. Validation photos never set it; `python -m training evaluate`
 reports what it changes there (`app_*` figures of the quality model's card).
 `--write` stores it in resources/advice/grade_floor.json, which `core.grade_floor` reads.
 """
@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from riqa_desktop.core.analyzer import MEASURE_SIZE
+from riqa_desktop.core.grade_floor import monochrome
 from riqa_desktop.core.loading import read_image
 from riqa_desktop.core.measure import measure_regions, visible_brightness
 from riqa_desktop.core.preprocess import prepare
@@ -34,10 +35,12 @@ OUT = Path(__file__).resolve().parent.parent / "resources" / "advice" / "grade_f
 
 
 def brightness_of(path: Path) -> float:
-    """The visible field's brightness of one photo file, as the Analyzer measures it."""
+    """The visible field's brightness of one photo file, as the Analyzer measures it (NaN for a monochrome photo,
+    which the floor leaves alone)."""
     img = read_image(path, min_side=MIN_SIDE)
     prep = prepare(img.rgb, (MEASURE_SIZE,), scale=img.scale, orig_size=img.original_size)
-    return visible_brightness(measure_regions(prep.squares[MEASURE_SIZE]), prep.fov.visible_fraction)
+    sq = prep.squares[MEASURE_SIZE]
+    return float("nan") if monochrome(sq) else visible_brightness(measure_regions(sq), prep.fov.visible_fraction)
 
 
 def brightness_all(paths, desc: str = "brightness") -> np.ndarray:
@@ -55,18 +58,20 @@ def graded_training_photos(root: Path) -> list[tuple[Path, str, bool]]:
 def calibrate(root: Path) -> dict:
     photos = graded_training_photos(root)
     b = brightness_all([p for p, _, _ in photos])
-    passed = np.array([ok for *_, ok in photos])
+    colour = ~np.isnan(b)
+    passed = np.array([ok for *_, ok in photos]) & colour
     darkest = int(np.flatnonzero(passed)[np.argmin(b[passed])])
     floor = float(round(b[darkest], 2))
-    below = b < floor
-    sources = {s: [i for i, (_, src, _) in enumerate(photos) if src == s] for s in ("eyeq", "drimdb", "clean")}
+    below = colour & (b < floor)
+    sources = {s: [i for i, (_, src, _) in enumerate(photos) if src == s and colour[i]] for s in ("eyeq", "drimdb", "clean")}
     return {
         "brightness": floor,
         "measure": "measure.visible_brightness of the Analyzer's 256 px field square (brightest channel, 0-255, "
                    "over the visible field)",
         "evidence": {
             "darkest_passed_photo": f"{photos[darkest][1]}: {photos[darkest][0].name}",
-            "graded_photos": {s: len(ix) for s, ix in sources.items()},
+            "graded_colour_photos": {s: len(ix) for s, ix in sources.items()},
+            "monochrome_photos_left_out": int((~colour).sum()),
             "below_floor_rejected": int((below & ~passed).sum()),
             "below_floor_passed": int((below & passed).sum()),
             "darkest_passed_by_source": {s: float(round(b[[i for i in ix if passed[i]]].min(), 2))

@@ -292,7 +292,7 @@ class Analyzer:
             a.grade_probs = probs
             a.grade = "not_fundus" if p_nf >= float(thr.get("not_fundus", 0.5)) else GRADES[int(np.argmax(g))]
             a.confidence = p_nf if a.grade == "not_fundus" else float(g.max())
-            grade_floor.apply(a)
+            grade_floor.apply(a, prep.squares[MEASURE_SIZE])
             for name in ATTRIBUTES:
                 p_bad = float(p[name][i])
                 a.attributes[name] = AttributeResult(ok=p_bad < float(thr.get(name, 0.5)), p_bad=p_bad)
