@@ -284,3 +284,14 @@ def test_dust_and_lashes_are_named_where_they_are(square):
     items = [i for i in advise(a) if i.code == "lash_shadow"]
     assert items and items[0].evidence["where"] == "upper"
     check_invariants(advise(a))
+
+
+def test_too_dark_all_over_is_not_also_called_blurred(square, efiqa):
+    """An underexposed photo loses detail everywhere, which the map reads as blur; with the clarity head
+    silent, "Too dark" alone is said (a photographer told to refocus would change the wrong thing)."""
+    dark = D.apply(square, "underexposure", 0.9, np.random.default_rng(2))
+    grid = efiqa(dark)
+    attrs = {"illumination": 0.99, "clarity": 0.05, "contrast": 0.05}
+    assert codes(map_assessment(dark, grid, "reject", attrs)) == ["too_dark"]
+    attrs["clarity"] = 0.95  # the clarity head sees blur as well: both are said
+    assert codes(map_assessment(dark, grid, "reject", attrs)) == ["too_dark", "blur_all"]

@@ -245,7 +245,7 @@ def _map_regions(v: _View) -> list[tuple[str, str, dict]]:
     across = any(s in blur and OPPOSITE[s] in blur for s in ("upper", "left"))
     if len(blur) >= BLUR_REGIONS_ALL and across:  # blurred in most places: the whole photo
         found.pop("blur_region", None)
-        found["blur_all"] = ("blur_all", "whole", {"quality_map.blurred_regions": ",".join(blur)})
+        found["blur_all"] = ("blur_all", "whole", {"quality_map.blurred_regions": ",".join(blur), "cause": "blur"})
     return list(found.values())
 
 
@@ -307,6 +307,7 @@ def _merge(found: list, regional: list) -> list:
 
     A cause the measurements already named (a shadow, a reflex, blur all over) is not
     repeated for other regions; on a photo blurred all over only reflexes are added;
+    on a photo too dark all over the map's blur is the darkness (the clarity head still names real blur);
     a dark ring supersedes crescents.
     """
     codes = {c for c, _, _ in found}
@@ -314,6 +315,8 @@ def _merge(found: list, regional: list) -> list:
     explained = {cause for cause, by in EXPLAINS.items() if codes & by}
     if codes & EXPLAINS["blur"]:  # blurred all over, the map is high everywhere: it locates only reflexes
         explained |= {"dark", "blur"}
+    if "too_dark" in codes:  # too little light hides detail everywhere: the map cannot tell it from blur
+        explained.add("blur")
     out = list(found)
     for code, region, ev in regional:
         if code in codes or region in named and region != "whole" or ev.get("cause") in explained:
