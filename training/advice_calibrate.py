@@ -19,8 +19,6 @@ Generator B (`local_defects_b`) never calibrates: it only reports.
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -30,7 +28,7 @@ import numpy as np
 from riqa_desktop.core import mapregions as M
 
 from .advice_maps import samples
-from .common import data_root
+from .common import calibration_cli
 
 OCCLUDER_CLEAN_FIRE = 0.03
 CLEAN_FIRE = 0.08  # share of clean photos allowed a marked region (target: >= 85 % left alone on report photos)
@@ -139,15 +137,7 @@ def calibrate(root: Path) -> dict:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-root")
-    ap.add_argument("--write", action="store_true", help=f"store the result in {OUT}")
-    args = ap.parse_args(argv)
-    cal = calibrate(data_root({"data_root": args.data_root} if args.data_root else None))
-    print(json.dumps({k: v for k, v in cal.items() if k != "baseline"}, indent=2))
-    if args.write:
-        OUT.write_text(json.dumps(cal, indent=2) + "\n", encoding="utf-8")
-        print("written:", OUT)
+    calibration_cli(argv, __doc__, OUT, calibrate, lambda cal: {k: v for k, v in cal.items() if k != "baseline"})
 
 
 if __name__ == "__main__":

@@ -27,6 +27,23 @@ def data_root(cfg: dict | None = None) -> Path:
     return p
 
 
+def calibration_cli(argv, doc: str, out: Path, calibrate, shown=lambda cal: cal) -> dict:
+    """`python -m training.X [--data-root D] [--write]`: calibrate on the shared photos, print what `shown` keeps,
+    and with --write store the whole result in `out`, the file the app reads."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--data-root")
+    ap.add_argument("--write", action="store_true", help=f"store the result in {out}")
+    args = ap.parse_args(argv)
+    cal = calibrate(data_root({"data_root": args.data_root} if args.data_root else None))
+    print(json.dumps(shown(cal), indent=2))
+    if args.write:
+        out.write_text(json.dumps(cal, indent=2) + "\n", encoding="utf-8")
+        print("written:", out)
+    return cal
+
+
 def load_config(path: str | Path | None, defaults: dict, overrides: list[str] | None = None) -> dict:
     import yaml
 

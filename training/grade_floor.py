@@ -13,8 +13,6 @@ reports what it changes there (`app_*` figures of the quality model's card).
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from riqa_desktop.core.loading import read_image
 from riqa_desktop.core.measure import measure_regions, visible_brightness
 from riqa_desktop.core.preprocess import prepare
 
-from .common import data_root
+from .common import calibration_cli
 from .multitask.views import MIN_SIDE
 from .splits import clean_sources, drimdb, eyeq_thumbs
 
@@ -83,15 +81,7 @@ def calibrate(root: Path) -> dict:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-root")
-    ap.add_argument("--write", action="store_true", help=f"store the result in {OUT}")
-    args = ap.parse_args(argv)
-    cal = calibrate(data_root({"data_root": args.data_root} if args.data_root else None))
-    print(json.dumps(cal, indent=2))
-    if args.write:
-        OUT.write_text(json.dumps(cal, indent=2) + "\n", encoding="utf-8")
-        print("written:", OUT)
+    calibration_cli(argv, __doc__, OUT, calibrate)
 
 
 if __name__ == "__main__":
