@@ -37,12 +37,6 @@ def below(brightness: float) -> bool:
     return brightness < float(floor()["brightness"])
 
 
-def too_dark(measurements: dict, visible_fraction: float | None) -> float | None:
-    """The field's visible brightness when it lies below the floor, else None."""
-    b = visible_brightness(measurements, visible_fraction)
-    return b if below(b) else None
-
-
 def monochrome(square: np.ndarray) -> bool:
     """Red, green and blue (nearly) equal everywhere: a red-free or grayscale photo. Judged relative to the
     brightness, so a very dark colour photo (red still well above green) stays colour."""
@@ -57,8 +51,8 @@ def apply(a, square: np.ndarray) -> None:
     `square` is the field square the measurements were taken on."""
     if a.grade not in ("good", "usable") or monochrome(square):
         return
-    b = too_dark(a.measurements, (a.fov or {}).get("visible_fraction"))
-    if b is None:
+    b = visible_brightness(a.measurements, (a.fov or {}).get("visible_fraction"))
+    if not below(b):
         return
     a.measurements["grade_floor"] = {"brightness": round(b, 2), "floor": float(floor()["brightness"]),
                                      "model_grade": a.grade,
