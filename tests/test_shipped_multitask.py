@@ -12,7 +12,8 @@ from training import degradations_physical as B
 
 CHECKED = ("eyeq_accuracy", "eyeq_macro_f1", "eyeq_f1_good", "eyeq_f1_usable", "eyeq_f1_reject", "eyeq_qwk",
            "drimdb_f1_good", "drimdb_f1_bad", "drimdb_f1_outlier", "app_eyeq_accuracy", "app_eyeq_macro_f1",
-           "app_drimdb_f1_good", "app_drimdb_f1_bad", "app_drimdb_f1_outlier", "heldout_clean_left_alone", "resolution_agreement",
+           "app_drimdb_f1_good", "app_drimdb_f1_bad", "app_drimdb_f1_outlier", "app_clean_good_kept",
+           *(f"heldout_{k}_app_not_good" for k in B.KINDS), "heldout_clean_left_alone", "resolution_agreement",
            "laterality_accuracy_answered", "laterality_coverage", "app_laterality_accuracy_answered",
            "app_laterality_coverage", "nonfundus_val_recall", "outer_eye_val_recall",
            *(f"heldout_{k}_detected" for k in B.KINDS))

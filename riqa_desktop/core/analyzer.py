@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import errors, grade_floor
+from . import errors, grade_cap, grade_floor
 from .assessment import ATTRIBUTES, GRADES, Assessment, AttributeResult, QualityMap
 from .calibration import probabilities
 from .gate import fundus_gate
@@ -299,6 +299,7 @@ class Analyzer:
             grid = grids[i].astype(np.float32)
             a.quality_map = QualityMap(grid=grid, geometry=prep.geometry)
             a.quality_score = 1.0 - float(grid.mean())
+            grade_cap.apply(a)
             if "laterality" in p:
                 a.eye_model = {"p_right": round(float(p["laterality"][i]), 4),
                                "threshold": float(thr.get("laterality", 0.5))}

@@ -118,6 +118,7 @@ class Assessment:
             "grade_probs": {k: round(v, 4) for k, v in self.grade_probs.items()},
             "confidence": None if self.confidence is None else round(self.confidence, 4),
             "grade_floor": self.measurements.get("grade_floor"),  # core.grade_floor: too dark to grade
+            "grade_cap": self.measurements.get("grade_cap"),  # core.grade_cap: a large part of the field marked
             "attributes": {k: v.as_dict() for k, v in self.attributes.items()},
             "quality_score": None if self.quality_score is None else round(self.quality_score, 4),
             "advice": [a.title + ": " + a.action if a.action else a.title for a in self.advice],

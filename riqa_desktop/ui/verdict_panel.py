@@ -56,6 +56,8 @@ class VerdictCard(QFrame):
             self.detail.setText(a.error or "")
         elif a.measurements.get("grade_floor"):  # core.grade_floor: darker than any photo graders passed
             self.detail.setText("too dark to grade")
+        elif a.measurements.get("grade_cap"):  # core.grade_cap: the map marks a large part of the field
+            self.detail.setText("a large part of the field is degraded")
         elif a.confidence is not None:
             self.detail.setText(f"{a.confidence:.0%} confident")
         self.setAccessibleName(f"Verdict: {self.word.text()}. {self.detail.text()}")

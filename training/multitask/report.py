@@ -7,10 +7,13 @@
 - The eye on other cameras: CHASE_DB1 (names give it); HRF, DRIVE, DRIMDB good against the disc's side;
   how much the eye rests on the field's edge (the edge blanked: EyeQ against the names, HRF against the disc).
 - DRIMDB validation: F1 per class (good / bad / outlier).
-- What the app grades (`app_*`): the same photos once `core.grade_floor` has lowered every field darker than any
-  photo graders passed to Reject (`python -m training.grade_floor`, set on training photos only).
+- What the app grades (`app_*`): the same files through the Analyzer, once `core.grade_floor` has made every field
+  darker than any photo graders passed Reject (`python -m training.grade_floor`, set on training photos only) and
+  `core.grade_cap` has kept Good from photos whose map marks a large part of the field; how many each rule lowered.
 - Held-out generator B (`degradations_physical.py`, never trained on): per kind, the share of
   clearly degraded photos whose family's head flags them; clean photos left alone.
+- The app on other cameras (`app_heldout`): HRF / DRIVE / CHASE_DB1 validation photos, clean and degraded by
+  generator B: the share it does not call Good per kind, beside the model alone; Good photos it keeps Good.
 - Resolution: the grade of each HRF / DRIMDB / DRIVE / CHASE_DB1 validation photo against the
   grade of its 200 px, JPEG quality 75 copy (the thumbnails' treatment).
 - Non-fundus validation pictures.
@@ -30,16 +33,16 @@ from riqa_desktop.core.analyzer import THUMBNAIL_SIDE, thumbnail
 from riqa_desktop.core.calibration import probabilities
 from riqa_desktop.core.laterality import MIN_CONFIDENCE, EyeGuess, checked_by_disc, infer_from_image
 from riqa_desktop.core.loading import read_image
+from riqa_desktop.core.photo import LoadedImage
 from riqa_desktop.models.multitask import DETAILS
 
 from .. import degradations_physical as B
-from ..grade_floor import brightness_all
 from ..metrics import ece, f1_per_class
 from ..splits import clean_sources, drimdb, eyeq_thumbs
-from .data import non_fundus_squares, split_non_fundus
+from .data import load_squares, non_fundus_squares, split_non_fundus
 from .not_fundus import outer_eye_squares
 from .bank import predict
-from .views import app_squares, thumb_squares
+from .views import MIN_SIDE, app_squares, thumb_squares
 
 GRADES = ("good", "usable", "reject")
 HELDOUT_PER_KIND = 160  # EyeQ-good validation photos per held-out kind (plus every clean-source validation photo)
@@ -82,11 +85,13 @@ def eyeq_metrics(model, card: dict, root: Path, split: str = "val") -> dict:
     m = {"eyeq_n": len(y), "eyeq_accuracy": float(np.mean(pred == y)), "eyeq_macro_f1": float(np.mean(list(f1.values()))),
          **{f"eyeq_f1_{GRADES[c]}": f1[c] for c in range(3)}, "eyeq_qwk": qwk(y, pred), "eyeq_ece": ece(p["grade"], y),
          "eyeq_not_fundus_calls": int((~p["fundus"]).sum())}
-    app, lowered = with_floor(pred, [q for q, _, _ in items])
+    app, _, rules = app_grades(app_analyzer(model, card), [q for q, _, _ in items])
     f1 = f1_per_class(y, app, (0, 1, 2))
     m.update({"app_eyeq_accuracy": float(np.mean(app == y)), "app_eyeq_macro_f1": float(np.mean(list(f1.values()))),
-              **{f"app_eyeq_f1_{GRADES[c]}": f1[c] for c in range(3)}, "grade_floor_eyeq_lowered": int(lowered.sum()),
-              "grade_floor_eyeq_lowered_graded_reject": int((lowered & (y == 2)).sum())})
+              **{f"app_eyeq_f1_{GRADES[c]}": f1[c] for c in range(3)},
+              **{f"{rule}_eyeq_lowered": int(hit.sum()) for rule, hit in rules.items()},
+              **{f"{rule}_eyeq_lowered_graded_{GRADES[c]}": int((hit & (y == c)).sum()) for rule, hit in rules.items()
+                 for c in range(3)}})
     if "laterality" in p:
         ans = laterality_answer(p["laterality"], float(card["thresholds"].get("laterality", 0.5)))
         answered = ans >= 0
@@ -182,23 +187,68 @@ def laterality_against_disc(model, card: dict, root: Path) -> dict:
     return m
 
 
-def with_floor(grade_pred: np.ndarray, paths: list) -> tuple[np.ndarray, np.ndarray]:
-    """(the grades the app gives, which the floor lowered): `core.grade_floor` makes a field darker than any photo
-    graders passed Reject, measured on each photo as the Analyzer measures it."""
-    dark = np.array([grade_floor.below(b) for b in brightness_all(paths)], bool)
-    lowered = dark & (grade_pred < 2)
-    return np.where(lowered, 2, grade_pred), lowered
+APP_GRADES = (*GRADES, "not_fundus")
+APP_RULES = ("grade_floor", "grade_cap")  # core modules that may lower the model's grade, named in `measurements`
+
+
+def app_analyzer(model, card: dict):
+    """The Analyzer as the app runs it, with this quality model and the shipped EFIQA adapter (no advice)."""
+    from riqa_desktop.core.analyzer import Analyzer
+    from riqa_desktop.models.registry import load_model
+
+    return Analyzer(models={"quality": (model, card), "map": load_model("efiqa_adapter")}, device="cpu", advise=False)
+
+
+def app_grades(an, images) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(what the app grades each photo, what its quality model graded it, per rule which photos the rule lowered),
+    grades as indices of APP_GRADES; `images` are LoadedImages or files. The app's grade is the model's once
+    `core.grade_floor` (too dark to grade) and `core.grade_cap` (never Good with a large part of the field
+    marked) have had their say; each rule records the model's grade it replaced."""
+    app, alone, hits = [], [], {r: [] for r in APP_RULES}
+    for i in range(0, len(images), 16):
+        chunk = [im if isinstance(im, LoadedImage) else read_image(im, an.min_side) for im in images[i:i + 16]]
+        for a in an.assess_images(chunk):
+            app.append(APP_GRADES.index(a.grade))
+            fired = [r for r in APP_RULES if r in a.measurements]
+            alone.append(APP_GRADES.index(a.measurements[fired[0]]["model_grade"]) if fired else app[-1])
+            for r in APP_RULES:
+                hits[r].append(r in fired)
+    return np.array(app), np.array(alone), {r: np.array(h, bool) for r, h in hits.items()}
+
+
+APP_HELDOUT_SIDE = 512
+
+
+def app_heldout(model, card: dict, root: Path, seed: int = 4243) -> dict:
+    """The app on other cameras' clean validation photos (HRF, DRIVE, CHASE_DB1, DRIMDB good), each as its field at
+    APP_HELDOUT_SIDE px (what the app decodes: the models' inputs are reduced from it), and on
+    the same photos degraded by generator B (never trained on), per kind: the share it does not call Good, beside
+    the model alone; and the share of the photos the model calls Good that the app still calls Good."""
+    rng = np.random.default_rng(seed)
+    photos = load_squares(clean_sources(root)["val"], APP_HELDOUT_SIDE, MIN_SIDE)
+    an = app_analyzer(model, card)
+    views = {"clean": photos, **{k: np.stack([B.apply(sq, k, B.bad_severity(k, rng), rng) for sq in photos]) for k in B.KINDS}}
+    m = {"app_heldout_n_photos": len(photos)}
+    for kind, xs in views.items():
+        app, alone, _ = app_grades(an, [LoadedImage(rgb=np.ascontiguousarray(x), original_size=x.shape[1::-1]) for x in xs])
+        if kind == "clean":
+            m["app_clean_good_kept"] = float(np.mean(app[alone == 0] == 0)) if (alone == 0).any() else float("nan")
+            m["clean_model_good"] = float(np.mean(alone == 0))
+        else:
+            m[f"heldout_{kind}_model_not_good"] = float(np.mean(alone != 0))
+            m[f"heldout_{kind}_app_not_good"] = float(np.mean(app != 0))
+    return m
 
 
 def drimdb_metrics(model, card: dict, root: Path) -> dict:
     d = drimdb(root)["val"]
     p = decide(predict(model, app_squares([q for q, _ in d], card["input_size"])), card)
     y = [lab for _, lab in d]
-    app, lowered = with_floor(p["grade_pred"], [q for q, _ in d])
+    app, _, rules = app_grades(app_analyzer(model, card), [q for q, _ in d])
     m = {"grade_floor_brightness": float(grade_floor.floor()["brightness"]),
-         "grade_floor_drimdb_lowered": int((lowered & p["fundus"]).sum())}
-    for prefix, grades in (("", p["grade_pred"]), ("app_", app)):
-        pred = ["outlier" if not f else ("bad" if g == 2 else "good") for f, g in zip(p["fundus"], grades)]
+         **{f"{rule}_drimdb_lowered": int(hit.sum()) for rule, hit in rules.items()}}
+    for prefix, fundus, grades in (("", p["fundus"], p["grade_pred"]), ("app_", app < 3, app)):
+        pred = ["outlier" if not f else ("bad" if g == 2 else "good") for f, g in zip(fundus, grades)]
         f1 = f1_per_class(y, pred, ("good", "bad", "outlier"))
         m.update({**{f"{prefix}drimdb_f1_{c}": f1[c] for c in f1},
                   f"{prefix}drimdb_accuracy": float(np.mean([a == b for a, b in zip(pred, y)]))})
@@ -257,7 +307,7 @@ def non_fundus_recall(model, card: dict) -> dict:
 
 def measure_all(model, card: dict, root: Path) -> dict:
     m = {}
-    for fn in (eyeq_metrics, drimdb_metrics, heldout_generator, resolution_agreement):
+    for fn in (eyeq_metrics, drimdb_metrics, heldout_generator, app_heldout, resolution_agreement):
         m.update(fn(model, card, root))
     m.update(non_fundus_recall(model, card))
     if "laterality" in card.get("calibration", {}):
