@@ -12,8 +12,8 @@
   `core.grade_cap` has kept Good from photos whose map marks a large part of the field; how many each rule lowered.
 - Held-out generator B (`degradations_physical.py`, never trained on): per kind, the share of
   clearly degraded photos whose family's head flags them; clean photos left alone.
-- The app on other cameras (`app_heldout`): HRF / DRIVE / CHASE_DB1 validation photos, clean and degraded by
-  generator B: the share it does not call Good per kind, beside the model alone; Good photos it keeps Good.
+- The app on other cameras (`app_heldout`): HRF / DRIVE / CHASE_DB1 / DRIMDB good validation photos at 512 px, clean
+  and degraded by generator B: the share it does not call Good per kind, beside the model alone; Good photos it keeps Good.
 - Resolution: the grade of each HRF / DRIMDB / DRIVE / CHASE_DB1 validation photo against the
   grade of its 200 px, JPEG quality 75 copy (the thumbnails' treatment).
 - Non-fundus validation pictures.
