@@ -14,8 +14,7 @@ from riqa_desktop.core.assessment import QualityMap
 from riqa_desktop.core.preprocess import Geometry, prepare
 from training.advice_eval import assessment_for
 
-from .test_grade_floor import _says_good
-from .tiny_models import TinyMap
+from .tiny_models import TinyMap, tiny_models_saying_good
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +63,7 @@ def test_without_a_map_nothing_changes(square):
 
 
 def test_the_analyzer_caps_a_good_verdict_the_map_contradicts(retina_jpeg):
-    models = _says_good()
+    models = tiny_models_saying_good()
     qmap = TinyMap(grid=16)  # the shipped map's grid, which the advice's calibration is for
     with torch.no_grad():  # a map that marks every patch degraded
         qmap.conv.weight.zero_()

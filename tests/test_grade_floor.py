@@ -6,14 +6,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from riqa_desktop.core import grade_floor
 from riqa_desktop.core.analyzer import Analyzer
 from riqa_desktop.core.assessment import Assessment
 
-from .tiny_models import tiny_models
+from .tiny_models import tiny_models_saying_good
 
 FLOOR = grade_floor.floor()["brightness"]
 
@@ -67,19 +66,8 @@ def test_a_monochrome_photo_is_left_to_the_model(retina_rgb):
     assert a.grade == "usable" and "grade_floor" not in a.measurements
 
 
-def _says_good() -> dict:
-    models = tiny_models()
-    net = models["quality"][0]
-    with torch.no_grad():  # whatever it sees: a fundus photo, graded Good
-        net.heads["grade"].weight.zero_()
-        net.heads["grade"].bias.copy_(torch.tensor([8.0, 0.0, 0.0]))
-        net.heads["not_fundus"].weight.zero_()
-        net.heads["not_fundus"].bias.fill_(-8.0)
-    return models
-
-
 def test_the_analyzer_rejects_a_dark_photo_the_model_calls_good(tmp_path, retina_rgb):
-    analyzer = Analyzer(models=_says_good(), device="cpu")
+    analyzer = Analyzer(models=tiny_models_saying_good(), device="cpu")
     lit, dark = tmp_path / "lit.jpg", tmp_path / "dark.jpg"
     Image.fromarray(retina_rgb).save(lit, quality=92)
     Image.fromarray((retina_rgb * 0.2).astype(np.uint8)).save(dark, quality=92)

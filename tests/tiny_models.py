@@ -57,3 +57,15 @@ def write_tiny_models(models_dir) -> None:
                {"family": "test_tiny_quality", "architecture": {}, **m["quality"][1]}, models_dir)
     save_model(m["map"][0], "efiqa_adapter",
                {"family": "test_tiny_map", "architecture": {"grid": 8}, **m["map"][1]}, models_dir)
+
+
+def tiny_models_saying_good(size: int = 64) -> dict:
+    """The tiny models with a quality model that calls whatever it sees a fundus photo, graded Good."""
+    models = tiny_models(size)
+    net = models["quality"][0]
+    with torch.no_grad():
+        net.heads["grade"].weight.zero_()
+        net.heads["grade"].bias.copy_(torch.tensor([8.0, 0.0, 0.0]))
+        net.heads["not_fundus"].weight.zero_()
+        net.heads["not_fundus"].bias.fill_(-8.0)
+    return models

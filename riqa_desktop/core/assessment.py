@@ -91,6 +91,18 @@ class Assessment:
     def failed(cls, path: str, reason: str) -> "Assessment":
         return cls(path=path, ok=False, error=reason)
 
+    def lower_grade(self, to: str, rule: str, reason: dict) -> None:
+        """A core rule (`grade_floor`, `grade_cap`) lowers the model's verdict to `to`: the better grades' probability
+        moves to it, so the clinic's thresholds agree, and `measurements[rule]` keeps the reason beside the model's
+        own grade and probabilities."""
+        self.measurements[rule] = {**reason, "model_grade": self.grade,
+                                   "model_probs": {k: round(v, 4) for k, v in self.grade_probs.items()}}
+        k = GRADES.index(to)
+        p = self.grade_probs
+        self.grade_probs = {**p, **{g: 0.0 for g in GRADES[:k]}, to: sum(p.get(g, 0.0) for g in GRADES[:k + 1])}
+        norm = sum(self.grade_probs.get(g, 0.0) for g in GRADES) or 1.0
+        self.grade, self.confidence = to, self.grade_probs[to] / norm
+
     def eye(self) -> tuple[str | None, str]:
         """(eye "R" / "L" / None, where it came from: "dicom", "filename", "model", "disc" or "").
 

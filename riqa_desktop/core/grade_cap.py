@@ -20,9 +20,5 @@ def apply(a) -> None:
     ev = M.evidence(a)
     if ev is None or ev.degraded_share < float(ev.cal["large_share"]):
         return
-    a.measurements["grade_cap"] = {"degraded_share": round(ev.degraded_share, 3), "large_share": float(ev.cal["large_share"]),
-                                   "model_grade": a.grade, "model_probs": {k: round(v, 4) for k, v in a.grade_probs.items()}}
-    p = a.grade_probs
-    a.grade_probs = {**p, "good": 0.0, "usable": p.get("good", 0.0) + p.get("usable", 0.0)}
-    norm = sum(a.grade_probs.get(k, 0.0) for k in ("good", "usable", "reject")) or 1.0
-    a.grade, a.confidence = "usable", a.grade_probs["usable"] / norm
+    a.lower_grade("usable", "grade_cap", {"degraded_share": round(ev.degraded_share, 3),
+                                          "large_share": float(ev.cal["large_share"])})

@@ -54,9 +54,4 @@ def apply(a, square: np.ndarray) -> None:
     b = visible_brightness(a.measurements, (a.fov or {}).get("visible_fraction"))
     if not below(b):
         return
-    a.measurements["grade_floor"] = {"brightness": round(b, 2), "floor": float(floor()["brightness"]),
-                                     "model_grade": a.grade,
-                                     "model_probs": {k: round(v, 4) for k, v in a.grade_probs.items()}}
-    fundus = sum(a.grade_probs.get(k, 0.0) for k in ("good", "usable", "reject"))
-    a.grade_probs = {**a.grade_probs, "good": 0.0, "usable": 0.0, "reject": fundus}
-    a.grade, a.confidence = "reject", 1.0
+    a.lower_grade("reject", "grade_floor", {"brightness": round(b, 2), "floor": float(floor()["brightness"])})
